@@ -1,0 +1,148 @@
+//! Gradient benchmarks: one criterion group per case, every variant in the
+//! same process. Run with
+//! `cargo bench -p neuron-bench -- --warm-up-time 1 --measurement-time 2`
+//! (add `--features generated` once the macro supports the cases).
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use neuron_bench::cases::{dense, network, rnn, rosenbrock, seed_neuron};
+
+fn seed_neuron(c: &mut Criterion) {
+    let (x, w, b) = seed_neuron::inputs();
+    let mut g = c.benchmark_group("neuron");
+    g.bench_function("forward", |bn| {
+        bn.iter(|| seed_neuron::neuron(black_box(x), black_box(w), black_box(b)))
+    });
+    g.bench_function("hand", |bn| {
+        bn.iter(|| seed_neuron::hand(black_box(x), black_box(w), black_box(b), 1.0))
+    });
+    #[cfg(feature = "generated")]
+    g.bench_function("generated", |bn| {
+        bn.iter(|| seed_neuron::generated(black_box(x), black_box(w), black_box(b), 1.0))
+    });
+    g.bench_function("num_dual", |bn| {
+        bn.iter(|| seed_neuron::num_dual(black_box(x), black_box(w), black_box(b)))
+    });
+    g.bench_function("echidna", |bn| {
+        bn.iter(|| seed_neuron::echidna(black_box(x), black_box(w), black_box(b)))
+    });
+    g.bench_function("finite_diff", |bn| {
+        bn.iter(|| seed_neuron::finite_diff(black_box(x), black_box(w), black_box(b)))
+    });
+    g.finish();
+}
+
+fn dense_layer(c: &mut Criterion) {
+    let i = dense::inputs();
+    let (x, w, b, dy) = (&i.x[..], &i.w[..], &i.b[..], i.dy);
+    let mut g = c.benchmark_group("dense_64");
+    g.bench_function("forward", |bn| {
+        bn.iter(|| dense::dense(black_box(x), black_box(w), black_box(b)))
+    });
+    g.bench_function("hand", |bn| {
+        bn.iter(|| dense::hand(black_box(x), black_box(w), black_box(b), black_box(dy)))
+    });
+    #[cfg(feature = "generated")]
+    g.bench_function("generated", |bn| {
+        bn.iter(|| dense::generated(black_box(x), black_box(w), black_box(b), black_box(dy)))
+    });
+    g.bench_function("echidna", |bn| {
+        bn.iter(|| dense::echidna(black_box(x), black_box(w), black_box(b), black_box(dy)))
+    });
+    // 4224 forward passes (num_dual) and 8448 forward calls (finite_diff):
+    // tens of milliseconds each, so fewer samples.
+    g.sample_size(10);
+    g.bench_function("num_dual", |bn| {
+        bn.iter(|| dense::num_dual(black_box(x), black_box(w), black_box(b), black_box(dy)))
+    });
+    g.bench_function("finite_diff", |bn| {
+        bn.iter(|| dense::finite_diff(black_box(x), black_box(w), black_box(b), black_box(dy)))
+    });
+    g.finish();
+}
+
+fn network_loss(c: &mut Criterion) {
+    let i = network::inputs();
+    let mut g = c.benchmark_group("network_loss");
+    g.bench_function("forward", |bn| bn.iter(|| network::loss_on(black_box(&i))));
+    g.bench_function("hand", |bn| {
+        bn.iter(|| network::hand_on(black_box(&i), 1.0))
+    });
+    #[cfg(feature = "generated")]
+    g.bench_function("generated", |bn| {
+        bn.iter(|| network::generated(black_box(&i), 1.0))
+    });
+    g.bench_function("echidna", |bn| bn.iter(|| network::echidna(black_box(&i))));
+    // 387 passes (num_dual) and 774 calls (finite_diff) over the batch.
+    g.sample_size(10);
+    g.bench_function("num_dual", |bn| {
+        bn.iter(|| network::num_dual(black_box(&i)))
+    });
+    g.bench_function("finite_diff", |bn| {
+        bn.iter(|| network::finite_diff(black_box(&i)))
+    });
+    g.finish();
+}
+
+fn rnn_cell(c: &mut Criterion) {
+    let (x, w, u) = rnn::inputs();
+    let mut g = c.benchmark_group("rnn_tanh_32");
+    g.bench_function("forward", |bn| {
+        bn.iter(|| rnn::rnn(black_box(x), black_box(w), black_box(u)))
+    });
+    g.bench_function("hand", |bn| {
+        bn.iter(|| rnn::hand(black_box(x), black_box(w), black_box(u), 1.0))
+    });
+    #[cfg(feature = "generated")]
+    g.bench_function("generated", |bn| {
+        bn.iter(|| rnn::generated(black_box(x), black_box(w), black_box(u), 1.0))
+    });
+    g.bench_function("num_dual", |bn| {
+        bn.iter(|| rnn::num_dual(black_box(x), black_box(w), black_box(u)))
+    });
+    g.bench_function("echidna", |bn| {
+        bn.iter(|| rnn::echidna(black_box(x), black_box(w), black_box(u)))
+    });
+    g.bench_function("finite_diff", |bn| {
+        bn.iter(|| rnn::finite_diff(black_box(x), black_box(w), black_box(u)))
+    });
+    g.finish();
+}
+
+fn rosenbrock_1000(c: &mut Criterion) {
+    let x = rosenbrock::inputs();
+    let mut g = c.benchmark_group("rosenbrock_1000");
+    g.bench_function("forward", |bn| {
+        bn.iter(|| rosenbrock::rosenbrock(black_box(&x)))
+    });
+    g.bench_function("hand", |bn| {
+        bn.iter(|| rosenbrock::hand(black_box(&x), 1.0))
+    });
+    #[cfg(feature = "generated")]
+    g.bench_function("generated", |bn| {
+        bn.iter(|| rosenbrock::generated(black_box(&x), 1.0))
+    });
+    g.bench_function("echidna", |bn| {
+        bn.iter(|| rosenbrock::echidna(black_box(&x)))
+    });
+    g.bench_function("finite_diff", |bn| {
+        bn.iter(|| rosenbrock::finite_diff(black_box(&x)))
+    });
+    // 1000 passes over all 999 terms.
+    g.sample_size(10);
+    g.bench_function("num_dual", |bn| {
+        bn.iter(|| rosenbrock::num_dual(black_box(&x)))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    seed_neuron,
+    dense_layer,
+    network_loss,
+    rnn_cell,
+    rosenbrock_1000
+);
+criterion_main!(benches);

@@ -1,0 +1,179 @@
+//! Case 2: a dense layer 64 → 64 with ReLU, `y[i] = relu(Σ_j w[i*64 + j] x[j] + b[i])`;
+//! vector-Jacobian product `dyᵀ J` w.r.t. the inputs `x`, the weights `w`
+//! (row-major, 64 × 64) and the biases `b`.
+
+use echidna::Reverse;
+use num_dual::Dual64;
+
+use crate::data::Rng;
+use crate::{fd, Real};
+
+pub const N: usize = 64;
+
+/// Gradient: `(dx, dw, db)`, lengths 64, 4096, 64.
+pub type Grad = (Vec<f64>, Vec<f64>, Vec<f64>);
+
+/// The forward function, in the form `#[differentiate]` consumes.
+#[cfg_attr(feature = "generated", ::neuron::differentiate)]
+pub fn dense(x: &[f64], w: &[f64], b: &[f64]) -> [f64; 64] {
+    let mut y = [0.0; 64];
+    for i in 0..64 {
+        let mut z = b[i];
+        for j in 0..64 {
+            z += w[i * 64 + j] * x[j];
+        }
+        y[i] = ::neuron::relu(z);
+    }
+    y
+}
+
+/// The same function over any [`Real`].
+pub fn dense_generic<S: Real>(x: &[S], w: &[S], b: &[S]) -> Vec<S> {
+    (0..N)
+        .map(|i| {
+            let mut z = b[i];
+            for j in 0..N {
+                z += w[i * N + j] * x[j];
+            }
+            z.relu()
+        })
+        .collect()
+}
+
+/// Inputs `(x, w, b)` and the output cotangent `dy`.
+pub struct Inputs {
+    pub x: Vec<f64>,
+    pub w: Vec<f64>,
+    pub b: Vec<f64>,
+    pub dy: [f64; N],
+}
+
+pub fn inputs() -> Inputs {
+    let mut rng = Rng::new(2);
+    Inputs {
+        x: rng.vec(N, -1.0, 1.0),
+        // Glorot-like scale, so that about half of the units are active.
+        w: rng.vec(N * N, -0.125, 0.125),
+        b: rng.vec(N, -0.1, 0.1),
+        dy: rng.array(-1.0, 1.0),
+    }
+}
+
+/// Hand-written backward pass.
+pub fn hand(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Grad {
+    let mut dx = vec![0.0; N];
+    let mut dw = vec![0.0; N * N];
+    let mut db = vec![0.0; N];
+    for i in 0..N {
+        let row = &w[i * N..(i + 1) * N];
+        let z = b[i] + row.iter().zip(x).map(|(a, c)| a * c).sum::<f64>();
+        if z > 0.0 {
+            let dz = dy[i];
+            db[i] = dz;
+            for j in 0..N {
+                dx[j] += dz * row[j];
+                dw[i * N + j] = dz * x[j];
+            }
+        }
+    }
+    (dx, dw, db)
+}
+
+fn pack(x: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
+    [x, w, b].concat()
+}
+
+fn unpack<T>(p: &[T]) -> (&[T], &[T], &[T]) {
+    (&p[..N], &p[N..N + N * N], &p[N + N * N..])
+}
+
+/// Forward mode: one `Dual64` pass per input (4224 passes), each giving one
+/// column `J e_k`, dotted with `dy`.
+pub fn num_dual(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Vec<f64> {
+    let mut p: Vec<Dual64> = pack(x, w, b).into_iter().map(Dual64::from_re).collect();
+    let mut g = vec![0.0; p.len()];
+    for k in 0..p.len() {
+        p[k].eps = 1.0;
+        let (x, w, b) = unpack(&p);
+        let y = dense_generic(x, w, b);
+        g[k] = y.iter().zip(&dy).map(|(yi, d)| yi.eps * d).sum();
+        p[k].eps = 0.0;
+    }
+    g
+}
+
+/// Tape-based reverse mode: `echidna::vjp`.
+pub fn echidna(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Vec<f64> {
+    let (_, g) = echidna::vjp(
+        |p: &[Reverse<f64>]| {
+            let (x, w, b) = unpack(p);
+            dense_generic(x, w, b)
+        },
+        &pack(x, w, b),
+        &dy,
+    );
+    g
+}
+
+/// Central differences of `dy · dense(..)`: 8448 forward calls.
+pub fn finite_diff(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Vec<f64> {
+    let mut p = pack(x, w, b);
+    fd::gradient(&mut p, |p| {
+        let (x, w, b) = unpack(p);
+        dense(x, w, b).iter().zip(&dy).map(|(y, d)| y * d).sum()
+    })
+}
+
+/// The `#[differentiate]`-generated backward pass.
+#[cfg(feature = "generated")]
+pub fn generated(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Grad {
+    dense_backward(x, w, b, dy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cases::assert_close;
+
+    fn flat(g: Grad) -> Vec<f64> {
+        pack(&g.0, &g.1, &g.2)
+    }
+
+    #[test]
+    fn generic_forward_matches_plain() {
+        let i = inputs();
+        let y = dense(&i.x, &i.w, &i.b);
+        assert_eq!(dense_generic(&i.x, &i.w, &i.b), y.to_vec());
+        let active = y.iter().filter(|v| **v > 0.0).count();
+        assert!((16..=48).contains(&active), "{active} active units");
+    }
+
+    #[test]
+    fn baselines_match_hand() {
+        let i = inputs();
+        let h = flat(hand(&i.x, &i.w, &i.b, i.dy));
+        // Same products, different summation order: a few ulps of the sums.
+        assert_close("num_dual", &num_dual(&i.x, &i.w, &i.b, i.dy), &h, 1e-13);
+        assert_close("echidna", &echidna(&i.x, &i.w, &i.b, i.dy), &h, 1e-13);
+        // Piecewise linear and no pre-activation within a step of its kink:
+        // only rounding error, about eps * |dy · y| / h ~ 1e-10.
+        assert_close(
+            "finite_diff",
+            &finite_diff(&i.x, &i.w, &i.b, i.dy),
+            &h,
+            1e-8,
+        );
+    }
+
+    #[cfg(feature = "generated")]
+    #[test]
+    fn generated_matches_hand() {
+        let i = inputs();
+        assert_close(
+            "generated",
+            &flat(generated(&i.x, &i.w, &i.b, i.dy)),
+            &flat(hand(&i.x, &i.w, &i.b, i.dy)),
+            1e-13,
+        );
+    }
+}

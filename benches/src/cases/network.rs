@@ -1,0 +1,331 @@
+//! Case 3: the network loss. A 2 → 64 dense layer with ReLU, a 64 → 3 dense
+//! layer, softmax and mean categorical cross-entropy over a batch of 300
+//! (spiral data, 3 classes × 100 points); gradient w.r.t. all weights and
+//! biases (387 parameters).
+//!
+//! Layouts: `w1[i * 64 + j]` is input `i` → hidden `j`, `w2[j * 3 + k]` is
+//! hidden `j` → class `k`; `x[2 * n + i]` is feature `i` of sample `n`.
+
+use echidna::Reverse;
+use num_dual::Dual64;
+
+use crate::data::Rng;
+use crate::{fd, Real};
+
+pub const BATCH: usize = 300;
+pub const HIDDEN: usize = 64;
+pub const CLASSES: usize = 3;
+/// Number of parameters: 2·64 + 64 + 64·3 + 3.
+pub const PARAMS: usize = 2 * HIDDEN + HIDDEN + HIDDEN * CLASSES + CLASSES;
+
+/// Gradient: `(dw1, db1, dw2, db2)`, lengths 128, 64, 192, 3.
+pub type Grad = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+
+/// `-ln softmax(z)[label]`, computed as `logsumexp(z) - z[label]` with the
+/// maximum subtracted for stability. The forward function, in the form
+/// `#[differentiate]` consumes.
+#[cfg_attr(feature = "generated", ::neuron::differentiate)]
+pub fn cross_entropy(z: [f64; 3], label: usize) -> f64 {
+    let mut m = z[0];
+    for k in 1..3 {
+        if z[k] > m {
+            m = z[k];
+        }
+    }
+    let mut s = 0.0;
+    for k in 0..3 {
+        s += (z[k] - m).exp();
+    }
+    m + s.ln() - z[label]
+}
+
+/// The mean loss over the batch. The forward function, in the form
+/// `#[differentiate]` consumes (calls [`cross_entropy`]).
+#[cfg_attr(feature = "generated", ::neuron::differentiate)]
+pub fn network_loss(
+    w1: &[f64],
+    b1: &[f64],
+    w2: &[f64],
+    b2: &[f64],
+    x: &[f64],
+    labels: &[usize],
+) -> f64 {
+    let mut total = 0.0;
+    for n in 0..300 {
+        let mut h = [0.0; 64];
+        for j in 0..64 {
+            h[j] = ::neuron::relu(x[2 * n] * w1[j] + x[2 * n + 1] * w1[64 + j] + b1[j]);
+        }
+        let mut z = [0.0; 3];
+        for k in 0..3 {
+            let mut s = b2[k];
+            for j in 0..64 {
+                s += h[j] * w2[j * 3 + k];
+            }
+            z[k] = s;
+        }
+        total += cross_entropy(z, labels[n]);
+    }
+    total / 300.0
+}
+
+/// The same function over any [`Real`] (data stays `f64`).
+pub fn network_loss_generic<S: Real>(
+    w1: &[S],
+    b1: &[S],
+    w2: &[S],
+    b2: &[S],
+    x: &[f64],
+    labels: &[usize],
+) -> S {
+    let mut total = S::cst(0.0);
+    let mut h = [S::cst(0.0); HIDDEN];
+    for n in 0..BATCH {
+        let (x0, x1) = (S::cst(x[2 * n]), S::cst(x[2 * n + 1]));
+        for j in 0..HIDDEN {
+            h[j] = (x0 * w1[j] + x1 * w1[HIDDEN + j] + b1[j]).relu();
+        }
+        let z: [S; CLASSES] = std::array::from_fn(|k| {
+            let mut s = b2[k];
+            for j in 0..HIDDEN {
+                s += h[j] * w2[j * CLASSES + k];
+            }
+            s
+        });
+        let mut m = z[0];
+        for &zk in &z[1..] {
+            if zk.val() > m.val() {
+                m = zk;
+            }
+        }
+        let mut s = S::cst(0.0);
+        for &zk in &z {
+            s += (zk - m).exp();
+        }
+        total += m + s.ln() - z[labels[n]];
+    }
+    total / S::cst(BATCH as f64)
+}
+
+/// Parameters, data and labels.
+pub struct Inputs {
+    pub w1: Vec<f64>,
+    pub b1: Vec<f64>,
+    pub w2: Vec<f64>,
+    pub b2: Vec<f64>,
+    pub x: Vec<f64>,
+    pub labels: Vec<usize>,
+}
+
+/// Spiral data as in "Neural Networks from Scratch" (`spiral_data(100, 3)`,
+/// with uniform instead of Gaussian noise), weights uniform so that
+/// pre-activations are O(1).
+pub fn inputs() -> Inputs {
+    let mut rng = Rng::new(3);
+    let per_class = BATCH / CLASSES;
+    let mut x = Vec::with_capacity(2 * BATCH);
+    let mut labels = Vec::with_capacity(BATCH);
+    for c in 0..CLASSES {
+        for i in 0..per_class {
+            let r = i as f64 / (per_class - 1) as f64;
+            let t = (c as f64 * 4.0 + 4.0 * r + rng.uniform(-0.35, 0.35)) * 2.5;
+            x.push(r * t.sin());
+            x.push(r * t.cos());
+            labels.push(c);
+        }
+    }
+    Inputs {
+        w1: rng.vec(2 * HIDDEN, -1.0, 1.0),
+        b1: rng.vec(HIDDEN, -0.5, 0.5),
+        w2: rng.vec(HIDDEN * CLASSES, -0.3, 0.3),
+        b2: rng.vec(CLASSES, -0.1, 0.1),
+        x,
+        labels,
+    }
+}
+
+/// Hand-written backward pass: `d(loss)/d(params) * d_output`.
+pub fn hand(
+    w1: &[f64],
+    b1: &[f64],
+    w2: &[f64],
+    b2: &[f64],
+    x: &[f64],
+    labels: &[usize],
+    d_output: f64,
+) -> Grad {
+    let mut dw1 = vec![0.0; 2 * HIDDEN];
+    let mut db1 = vec![0.0; HIDDEN];
+    let mut dw2 = vec![0.0; HIDDEN * CLASSES];
+    let mut db2 = vec![0.0; CLASSES];
+    let scale = d_output / BATCH as f64;
+    let mut pre = [0.0; HIDDEN];
+    let mut h = [0.0; HIDDEN];
+    for n in 0..BATCH {
+        let (x0, x1) = (x[2 * n], x[2 * n + 1]);
+        for j in 0..HIDDEN {
+            pre[j] = x0 * w1[j] + x1 * w1[HIDDEN + j] + b1[j];
+            h[j] = if pre[j] > 0.0 { pre[j] } else { 0.0 };
+        }
+        let mut z = [b2[0], b2[1], b2[2]];
+        for j in 0..HIDDEN {
+            for k in 0..CLASSES {
+                z[k] += h[j] * w2[j * CLASSES + k];
+            }
+        }
+        // dL/dz = (softmax(z) - onehot(label)) / BATCH.
+        let m = z[0].max(z[1]).max(z[2]);
+        let e = [(z[0] - m).exp(), (z[1] - m).exp(), (z[2] - m).exp()];
+        let inv = scale / (e[0] + e[1] + e[2]);
+        let mut dz = [e[0] * inv, e[1] * inv, e[2] * inv];
+        dz[labels[n]] -= scale;
+        for k in 0..CLASSES {
+            db2[k] += dz[k];
+        }
+        for j in 0..HIDDEN {
+            let wj = &w2[j * CLASSES..j * CLASSES + CLASSES];
+            if pre[j] > 0.0 {
+                let dpre = wj[0] * dz[0] + wj[1] * dz[1] + wj[2] * dz[2];
+                db1[j] += dpre;
+                dw1[j] += x0 * dpre;
+                dw1[HIDDEN + j] += x1 * dpre;
+                for k in 0..CLASSES {
+                    dw2[j * CLASSES + k] += h[j] * dz[k];
+                }
+            }
+        }
+    }
+    (dw1, db1, dw2, db2)
+}
+
+fn pack(w1: &[f64], b1: &[f64], w2: &[f64], b2: &[f64]) -> Vec<f64> {
+    [w1, b1, w2, b2].concat()
+}
+
+fn unpack<T>(p: &[T]) -> (&[T], &[T], &[T], &[T]) {
+    let (w1, rest) = p.split_at(2 * HIDDEN);
+    let (b1, rest) = rest.split_at(HIDDEN);
+    let (w2, b2) = rest.split_at(HIDDEN * CLASSES);
+    (w1, b1, w2, b2)
+}
+
+/// Forward mode: one `Dual64` pass over the whole batch per parameter (387).
+pub fn num_dual(i: &Inputs) -> Vec<f64> {
+    let mut p: Vec<Dual64> = pack(&i.w1, &i.b1, &i.w2, &i.b2)
+        .into_iter()
+        .map(Dual64::from_re)
+        .collect();
+    let mut g = vec![0.0; p.len()];
+    for k in 0..p.len() {
+        p[k].eps = 1.0;
+        let (w1, b1, w2, b2) = unpack(&p);
+        g[k] = network_loss_generic(w1, b1, w2, b2, &i.x, &i.labels).eps;
+        p[k].eps = 0.0;
+    }
+    g
+}
+
+/// Tape-based reverse mode.
+pub fn echidna(i: &Inputs) -> Vec<f64> {
+    echidna::grad(
+        |p: &[Reverse<f64>]| {
+            let (w1, b1, w2, b2) = unpack(p);
+            network_loss_generic(w1, b1, w2, b2, &i.x, &i.labels)
+        },
+        &pack(&i.w1, &i.b1, &i.w2, &i.b2),
+    )
+}
+
+/// Central differences: 774 forward calls over the whole batch.
+pub fn finite_diff(i: &Inputs) -> Vec<f64> {
+    let mut p = pack(&i.w1, &i.b1, &i.w2, &i.b2);
+    fd::gradient(&mut p, |p| {
+        let (w1, b1, w2, b2) = unpack(p);
+        network_loss(w1, b1, w2, b2, &i.x, &i.labels)
+    })
+}
+
+/// The `#[differentiate]`-generated backward pass. It also returns the
+/// gradient w.r.t. the data `x` (a float parameter), which is dropped here.
+#[cfg(feature = "generated")]
+pub fn generated(i: &Inputs, d_output: f64) -> Grad {
+    let (dw1, db1, dw2, db2, _dx) =
+        network_loss_backward(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels, d_output);
+    (dw1, db1, dw2, db2)
+}
+
+/// [`hand`] on [`Inputs`].
+pub fn hand_on(i: &Inputs, d_output: f64) -> Grad {
+    hand(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels, d_output)
+}
+
+/// [`network_loss`] on [`Inputs`].
+pub fn loss_on(i: &Inputs) -> f64 {
+    network_loss(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cases::assert_close;
+
+    fn flat(g: Grad) -> Vec<f64> {
+        pack(&g.0, &g.1, &g.2, &g.3)
+    }
+
+    #[test]
+    fn generic_forward_matches_plain() {
+        let i = inputs();
+        let l = loss_on(&i);
+        let lg = network_loss_generic(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels);
+        assert!((l - lg).abs() <= 1e-14 * l.abs(), "{l} vs {lg}");
+        assert!(l > 0.5 && l < 3.0, "loss {l}");
+    }
+
+    #[test]
+    fn no_pre_activation_near_its_kink() {
+        // Finite differences step each parameter by about 6e-6, moving a
+        // pre-activation by at most 6e-6 (|x| <= 1): the central difference
+        // is valid only if no pre-activation is that close to 0.
+        let i = inputs();
+        let mut closest = f64::INFINITY;
+        for n in 0..BATCH {
+            for j in 0..HIDDEN {
+                let pre = i.x[2 * n] * i.w1[j] + i.x[2 * n + 1] * i.w1[HIDDEN + j] + i.b1[j];
+                closest = closest.min(pre.abs());
+            }
+        }
+        assert!(closest > 1e-5, "closest pre-activation {closest}");
+    }
+
+    #[test]
+    fn baselines_match_hand() {
+        let i = inputs();
+        let h = flat(hand_on(&i, 1.0));
+        // Exact methods: same terms, summed in another order over 300 samples.
+        assert_close("num_dual", &num_dual(&i), &h, 1e-13);
+        assert_close("echidna", &echidna(&i), &h, 1e-13);
+        // Rounding eps * |L| / h ~ 4e-11 plus truncation h^2/6 * |L'''|.
+        assert_close("finite_diff", &finite_diff(&i), &h, 1e-7);
+    }
+
+    #[test]
+    fn hand_scales_with_d_output() {
+        let i = inputs();
+        let (a, b) = (flat(hand_on(&i, 1.0)), flat(hand_on(&i, -2.5)));
+        let a: Vec<f64> = a.iter().map(|v| v * -2.5).collect();
+        assert_close("d_output", &b, &a, 1e-15);
+    }
+
+    #[cfg(feature = "generated")]
+    #[test]
+    fn generated_matches_hand() {
+        let i = inputs();
+        assert_close(
+            "generated",
+            &flat(generated(&i, 1.0)),
+            &flat(hand_on(&i, 1.0)),
+            1e-13,
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! Case 1: the seed neuron `relu(x · w + b)` with 3 inputs; gradient w.r.t.
+//! `x`, `w` and `b`.
+
+use echidna::Reverse;
+use num_dual::Dual64;
+
+use crate::data::Rng;
+use crate::{fd, Real};
+
+/// Gradient: `(dx, dw, db)`.
+pub type Grad = ([f64; 3], [f64; 3], f64);
+
+/// The forward function, in the form `#[differentiate]` consumes.
+#[cfg_attr(feature = "generated", ::neuron::differentiate)]
+pub fn neuron(x: [f64; 3], w: [f64; 3], b: f64) -> f64 {
+    ::neuron::relu(x[0] * w[0] + x[1] * w[1] + x[2] * w[2] + b)
+}
+
+/// The same function over any [`Real`].
+pub fn neuron_generic<S: Real>(x: &[S], w: &[S], b: S) -> S {
+    (x[0] * w[0] + x[1] * w[1] + x[2] * w[2] + b).relu()
+}
+
+/// Inputs with a positive pre-activation (the active side of the ReLU).
+pub fn inputs() -> ([f64; 3], [f64; 3], f64) {
+    let mut rng = Rng::new(1);
+    let x = rng.array(-1.0, 1.0);
+    let w = rng.array(-1.0, 1.0);
+    let z: f64 = x.iter().zip(&w).map(|(a, b)| a * b).sum();
+    (x, w, 0.5 - z.min(0.0))
+}
+
+/// Hand-written backward pass.
+pub fn hand(x: [f64; 3], w: [f64; 3], b: f64, d_output: f64) -> Grad {
+    let z = x[0] * w[0] + x[1] * w[1] + x[2] * w[2] + b;
+    let dz = if z > 0.0 { d_output } else { 0.0 };
+    (
+        [dz * w[0], dz * w[1], dz * w[2]],
+        [dz * x[0], dz * x[1], dz * x[2]],
+        dz,
+    )
+}
+
+fn pack(x: [f64; 3], w: [f64; 3], b: f64) -> [f64; 7] {
+    [x[0], x[1], x[2], w[0], w[1], w[2], b]
+}
+
+/// Forward mode: one `Dual64` pass per input (7 passes).
+pub fn num_dual(x: [f64; 3], w: [f64; 3], b: f64) -> [f64; 7] {
+    let p = pack(x, w, b);
+    let mut g = [0.0; 7];
+    for i in 0..7 {
+        let d: [Dual64; 7] =
+            std::array::from_fn(|j| Dual64::new(p[j], if i == j { 1.0 } else { 0.0 }));
+        g[i] = neuron_generic(&d[0..3], &d[3..6], d[6]).eps;
+    }
+    g
+}
+
+/// Tape-based reverse mode.
+pub fn echidna(x: [f64; 3], w: [f64; 3], b: f64) -> Vec<f64> {
+    echidna::grad(
+        |p: &[Reverse<f64>]| neuron_generic(&p[0..3], &p[3..6], p[6]),
+        &pack(x, w, b),
+    )
+}
+
+/// Central differences: 14 forward calls.
+pub fn finite_diff(x: [f64; 3], w: [f64; 3], b: f64) -> Vec<f64> {
+    let mut p = pack(x, w, b);
+    fd::gradient(&mut p, |p| {
+        neuron([p[0], p[1], p[2]], [p[3], p[4], p[5]], p[6])
+    })
+}
+
+/// The `#[differentiate]`-generated backward pass.
+#[cfg(feature = "generated")]
+pub fn generated(x: [f64; 3], w: [f64; 3], b: f64, d_output: f64) -> Grad {
+    neuron_backward(x, w, b, d_output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cases::assert_close;
+
+    fn flat(g: Grad) -> Vec<f64> {
+        pack(g.0, g.1, g.2).to_vec()
+    }
+
+    #[test]
+    fn generic_forward_matches_plain() {
+        let (x, w, b) = inputs();
+        assert_eq!(neuron_generic(&x, &w, b), neuron(x, w, b));
+        assert!(neuron(x, w, b) > 0.0, "inputs must be on the active side");
+    }
+
+    #[test]
+    fn hand_matches_the_closed_form() {
+        // The crate doc's example: relu(-3 + 2 + 6 + 1) = 6 > 0.
+        let g = hand([1.0, -2.0, 3.0], [-3.0, -1.0, 2.0], 1.0, 1.0);
+        assert_eq!(g, ([-3.0, -1.0, 2.0], [1.0, -2.0, 3.0], 1.0));
+        // Inactive side: all zero.
+        assert_eq!(hand([1.0, 0.0, 0.0], [-1.0, 0.0, 0.0], 0.0, 1.0).2, 0.0);
+    }
+
+    #[test]
+    fn baselines_match_hand() {
+        let (x, w, b) = inputs();
+        let h = flat(hand(x, w, b, 1.0));
+        // AD baselines do the same multiplications: equal up to rounding.
+        assert_close("num_dual", &num_dual(x, w, b), &h, 1e-14);
+        assert_close("echidna", &echidna(x, w, b), &h, 1e-14);
+        // Linear in each input on this side of the kink: only rounding error,
+        // about eps * |f| / h ~ 1e-10.
+        assert_close("finite_diff", &finite_diff(x, w, b), &h, 1e-8);
+    }
+
+    #[cfg(feature = "generated")]
+    #[test]
+    fn generated_matches_hand() {
+        let (x, w, b) = inputs();
+        assert_close(
+            "generated",
+            &flat(generated(x, w, b, 1.0)),
+            &flat(hand(x, w, b, 1.0)),
+            1e-14,
+        );
+    }
+}
