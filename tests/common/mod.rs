@@ -151,6 +151,20 @@ pub fn dmax(a: Dual64, b: Dual64) -> Dual64 {
     }
 }
 
+/// `|x|` (num-dual has it through `num_traits::Signed`, not a dependency here).
+pub fn dabs(x: Dual64) -> Dual64 {
+    if x.re < 0.0 {
+        -x
+    } else {
+        x
+    }
+}
+
+/// `signum`: a constant ±1, so its derivative is 0 (the test points avoid 0).
+pub fn dsignum(x: Dual64) -> Dual64 {
+    c(if x.re < 0.0 { -1.0 } else { 1.0 })
+}
+
 /// `min` with the contract's tie rule.
 pub fn dmin(a: Dual64, b: Dual64) -> Dual64 {
     if a.re < b.re {
