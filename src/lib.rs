@@ -23,5 +23,6 @@ pub use neuron_macros::differentiate;
 /// Not public API: paths that generated code names.
 #[doc(hidden)]
 pub mod __private {
+    pub use neuron_core::__private::*;
     pub use neuron_core::derivative;
 }

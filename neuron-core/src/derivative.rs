@@ -137,3 +137,19 @@ pub fn min_first<T: Float>(a: T, b: T) -> T {
         T::zero()
     }
 }
+
+/// d x.powf(p) / dp = x^p ln x for `x > 0`; 0 at `x = 0` (the limit for
+/// `p > 0`); NaN for `x < 0`, where `x^p` is not differentiable in `p`.
+///
+/// ```
+/// let d = neuron_core::derivative::powf_exponent(2.0_f64, 3.0);
+/// assert!((d - 8.0 * 2.0_f64.ln()).abs() < 1e-12);
+/// assert_eq!(neuron_core::derivative::powf_exponent(0.0_f64, 3.0), 0.0);
+/// ```
+pub fn powf_exponent<T: Float>(x: T, p: T) -> T {
+    if x == T::zero() {
+        T::zero()
+    } else {
+        x.powf(p) * x.ln()
+    }
+}

@@ -1,0 +1,83 @@
+//! Activity analysis: which values and memory objects depend on a
+//! differentiated parameter. Only those get adjoints; everything else is
+//! plain primal code.
+
+use crate::ir::*;
+use crate::signature::Signature;
+
+pub struct Activity {
+    pub value: Vec<bool>,
+    pub mem: Vec<bool>,
+}
+
+/// Marks active values and mems, iterating to a fixed point (loops can carry
+/// activity from a later store back to an earlier load).
+pub fn analyse(ir: &Ir, sig: &Signature) -> Activity {
+    let mut a = Activity {
+        value: vec![false; ir.values.len()],
+        mem: vec![false; ir.mems.len()],
+    };
+    for (m, mem) in ir.mems.iter().enumerate() {
+        if let MemOrigin::Param { index, .. } = mem.origin {
+            a.mem[m] = sig.params[index].grad;
+        }
+    }
+    loop {
+        let mut changed = false;
+        block(ir, sig, &ir.body, &mut a, &mut changed);
+        if !changed {
+            return a;
+        }
+    }
+}
+
+fn set(flag: &mut bool, to: bool, changed: &mut bool) {
+    if to && !*flag {
+        *flag = true;
+        *changed = true;
+    }
+}
+
+fn block(ir: &Ir, sig: &Signature, b: &Block, a: &mut Activity, changed: &mut bool) {
+    for inst in &b.insts {
+        match inst {
+            Inst::Def { dst, op, args } => {
+                let active = match op {
+                    Op::Param(i) => sig.params[*i].grad,
+                    Op::Rule(_) => args.iter().any(|v| a.value[*v]),
+                    _ => false,
+                };
+                set(&mut a.value[*dst], active, changed);
+            }
+            Inst::Load { dst, mem, .. } => {
+                let active = a.mem[*mem] && ir.values[*dst].ty == Ty::Float;
+                set(&mut a.value[*dst], active, changed);
+            }
+            Inst::Store { mem, src, .. } => {
+                let active = a.value[*src];
+                set(&mut a.mem[*mem], active, changed);
+            }
+            Inst::Init { mem, init } => {
+                let active = match init {
+                    MemInit::Verbatim(_) => false,
+                    MemInit::List(vs) => vs.iter().any(|v| a.value[*v]),
+                    MemInit::Copy { from, .. } => a.mem[*from],
+                    MemInit::Scalar(v) => a.value[*v],
+                };
+                set(&mut a.mem[*mem], active, changed);
+            }
+            Inst::For { body, .. } | Inst::While { body, .. } => block(ir, sig, body, a, changed),
+            Inst::If { then, els, .. } => {
+                block(ir, sig, then, a, changed);
+                block(ir, sig, els, a, changed);
+            }
+            Inst::Call { args, out, .. } => {
+                let active = args.iter().any(|arg| match arg {
+                    Arg::Value(v) => a.value[*v],
+                    Arg::Mem { mem, .. } => a.mem[*mem],
+                });
+                set(&mut a.mem[*out], active, changed);
+            }
+        }
+    }
+}

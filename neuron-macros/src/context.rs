@@ -1,0 +1,223 @@
+//! What the forward and reverse sweeps share: how a value is written, the
+//! names of adjoints, and which values are carried from one sweep to the
+//! other on a tape.
+
+use crate::activity::Activity;
+use crate::ir::*;
+use crate::names::Names;
+use crate::signature::Signature;
+use proc_macro2::{TokenStream, TokenTree};
+use quote::{format_ident, quote};
+use std::collections::{HashMap, HashSet};
+use syn::Ident;
+
+/// Tapes larger than this many elements live on the heap, not the stack.
+const MAX_STACK_TAPE: u64 = 4096;
+
+pub struct Context<'a> {
+    pub ir: &'a Ir,
+    pub sig: &'a Signature,
+    pub act: &'a Activity,
+    pub names: &'a mut Names,
+    adj_value: HashMap<ValueId, Ident>,
+    adj_mem: HashMap<MemId, Ident>,
+    /// Values the reverse sweep reads in a block other than the top one.
+    pub taped: HashSet<ValueId>,
+    pub tape_names: HashMap<ValueId, Ident>,
+    pub counters: HashMap<BlockId, Ident>,
+    consts: HashMap<ValueId, TokenStream>,
+    pub mem_init: HashMap<MemId, &'a MemInit>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(ir: &'a Ir, sig: &'a Signature, act: &'a Activity, names: &'a mut Names) -> Self {
+        let mut c = Context {
+            ir,
+            sig,
+            act,
+            names,
+            adj_value: HashMap::new(),
+            adj_mem: HashMap::new(),
+            taped: HashSet::new(),
+            tape_names: HashMap::new(),
+            counters: HashMap::new(),
+            consts: HashMap::new(),
+            mem_init: HashMap::new(),
+        };
+        c.index(&ir.body);
+        c
+    }
+
+    fn index(&mut self, b: &'a Block) {
+        for inst in &b.insts {
+            match inst {
+                Inst::Def {
+                    dst,
+                    op: Op::Const(t),
+                    ..
+                } => {
+                    let t = if t
+                        .clone()
+                        .into_iter()
+                        .next()
+                        .is_some_and(|tt| matches!(tt, TokenTree::Punct(_)))
+                    {
+                        quote!((#t))
+                    } else {
+                        t.clone()
+                    };
+                    self.consts.insert(*dst, t);
+                }
+                Inst::Init { mem, init } => {
+                    self.mem_init.insert(*mem, init);
+                }
+                Inst::For { body, .. } => self.index(body),
+                Inst::While { cond, body, .. } => {
+                    self.index(cond);
+                    self.index(body);
+                }
+                Inst::If { then, els, .. } => {
+                    self.index(then);
+                    self.index(els);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The float type as tokens.
+    pub fn float(&self) -> TokenStream {
+        let f = &self.sig.float;
+        quote!(#f)
+    }
+
+    /// How value `v` is written: a constant inline, anything else by name.
+    pub fn val(&self, v: ValueId) -> TokenStream {
+        match self.consts.get(&v) {
+            Some(t) => t.clone(),
+            None => {
+                let n = &self.ir.values[v].name;
+                quote!(#n)
+            }
+        }
+    }
+
+    pub fn is_const(&self, v: ValueId) -> bool {
+        self.consts.contains_key(&v)
+    }
+
+    pub fn mem(&self, m: MemId) -> &Ident {
+        &self.ir.mems[m].name
+    }
+
+    /// `[i][j]` for an index path.
+    pub fn index_path(&self, idx: &[ValueId]) -> TokenStream {
+        let parts = idx.iter().map(|v| self.val(*v));
+        quote!(#([#parts])*)
+    }
+
+    /// The adjoint of a value.
+    pub fn adj(&mut self, v: ValueId) -> Ident {
+        if let Some(a) = self.adj_value.get(&v) {
+            return a.clone();
+        }
+        let base = format!("d_{}", self.ir.values[v].name);
+        let a = self.names.fresh(&base);
+        self.adj_value.insert(v, a.clone());
+        a
+    }
+
+    /// The adjoint of a memory object.
+    pub fn adj_mem(&mut self, m: MemId) -> Ident {
+        if let Some(a) = self.adj_mem.get(&m) {
+            return a.clone();
+        }
+        let base = format!("d_{}", self.ir.mems[m].name);
+        let a = self.names.fresh(&base);
+        self.adj_mem.insert(m, a.clone());
+        a
+    }
+
+    /// Gives a scalar parameter's value and adjoint the same gradient name.
+    pub fn set_param_adjoint(&mut self, v: Option<ValueId>, m: Option<MemId>, name: Ident) {
+        if let Some(v) = v {
+            self.adj_value.insert(v, name.clone());
+        }
+        if let Some(m) = m {
+            self.adj_mem.insert(m, name);
+        }
+    }
+
+    pub fn active(&self, v: ValueId) -> bool {
+        self.act.value[v]
+    }
+
+    pub fn active_mem(&self, m: MemId) -> bool {
+        self.act.mem[m]
+    }
+
+    /// Elements a tape of block `b` needs: fixed when every enclosing loop
+    /// has literal bounds and the product is small, else `None` (a `Vec`).
+    pub fn tape_size(&self, b: BlockId) -> Option<u64> {
+        let mut size: u64 = 1;
+        for (_, kind) in self.ir.enclosing(b) {
+            match kind {
+                BlockKind::For { trips: Some(t) } => size = size.checked_mul(t)?,
+                BlockKind::For { trips: None } | BlockKind::While | BlockKind::Cond => return None,
+                BlockKind::Arm | BlockKind::Top => {}
+            }
+        }
+        (size <= MAX_STACK_TAPE).then_some(size)
+    }
+
+    pub fn counter(&mut self, b: BlockId) -> Ident {
+        if let Some(c) = self.counters.get(&b) {
+            return c.clone();
+        }
+        let c = self.names.fresh("tape_len");
+        self.counters.insert(b, c.clone());
+        c
+    }
+
+    pub fn tape(&mut self, v: ValueId) -> Ident {
+        if let Some(t) = self.tape_names.get(&v) {
+            return t.clone();
+        }
+        let t = self
+            .names
+            .fresh(&format!("tape_{}", self.ir.values[v].name));
+        self.tape_names.insert(v, t.clone());
+        t
+    }
+
+    /// The path of a helper generated for the differentiated function `func`.
+    pub fn companion(func: &syn::Path, prefix: &str) -> syn::Path {
+        let mut p = func.clone();
+        if let Some(last) = p.segments.last_mut() {
+            last.ident = format_ident!("{}{}", prefix, last.ident);
+        }
+        p
+    }
+}
+
+/// Whether `ident` occurs in `ts`.
+pub fn mentions(ts: &TokenStream, ident: &Ident) -> bool {
+    ts.clone().into_iter().any(|tt| match tt {
+        TokenTree::Ident(i) => i == *ident,
+        TokenTree::Group(g) => mentions(&g.stream(), ident),
+        _ => false,
+    })
+}
+
+/// Every identifier in `ts`.
+pub fn idents(ts: &TokenStream, out: &mut HashSet<String>) {
+    for tt in ts.clone() {
+        match tt {
+            TokenTree::Ident(i) => {
+                out.insert(i.to_string());
+            }
+            TokenTree::Group(g) => idents(&g.stream(), out),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The pipeline: signature → lower → activity → reverse → emit.
+
+use crate::context::Context;
+use crate::names::Names;
+use crate::{activity, emit, lower, reverse, signature};
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{Error, ItemFn};
+
+pub fn expand(mut item: ItemFn) -> Result<TokenStream, Error> {
+    let sig = signature::parse(&item.sig)?;
+    strip_param_attributes(&mut item);
+    let mut names = Names::new(&item);
+    let ir = lower::lower(&sig, &item.block, &mut names)?;
+    let act = activity::analyse(&ir, &sig);
+    let mut cx = Context::new(&ir, &sig, &act, &mut names);
+
+    // Gradient accumulators of the parameters come first, so they get plain names.
+    let mut grads = Vec::new();
+    let mut decls = TokenStream::new();
+    for (i, p) in sig.params.iter().enumerate() {
+        if !p.grad {
+            grads.push(quote!(()));
+            continue;
+        }
+        let d = cx.names.fresh(&format!("d_{}", p.name));
+        let value = ir.body.insts.iter().find_map(|inst| match inst {
+            crate::ir::Inst::Def {
+                dst,
+                op: crate::ir::Op::Param(k),
+                ..
+            } if *k == i => Some(*dst),
+            _ => None,
+        });
+        let mem = ir.mems.iter().position(
+            |m| matches!(m.origin, crate::ir::MemOrigin::Param { index, .. } if index == i),
+        );
+        cx.set_param_adjoint(value, mem, d.clone());
+        let n = &p.name;
+        let zero = match &p.shape {
+            signature::Shape::Scalar => quote!(0.0),
+            signature::Shape::Container { by_ref: true, .. } => {
+                quote!(::neuron::__private::zeros_like(#n))
+            }
+            signature::Shape::Container { by_ref: false, .. } => {
+                quote!(::neuron::__private::zeros_like(&#n))
+            }
+        };
+        decls.extend(quote!(let mut #d = #zero;));
+        grads.push(quote!(#d));
+    }
+    let d_output = cx.names.fresh("d_output");
+    let rev = reverse::sweep(&mut cx, &d_output);
+    let fwd = emit::forward(&mut cx);
+    let tapes = emit::tapes(&mut cx);
+    let output = match ir.output {
+        crate::ir::Output::Value(v) => cx.val(v),
+        crate::ir::Output::Mem(m) => {
+            let n = cx.mem(m);
+            quote!(#n)
+        }
+    };
+    let body = quote! {
+        #tapes
+        #fwd
+        #decls
+        #rev
+        (#output, (#(#grads,)*))
+    };
+    let generated = emit::items(&item, &sig, body, &d_output);
+    Ok(quote! {
+        #item
+        #generated
+    })
+}
+
+/// `#[no_grad]` is ours: the compiler must not see it on the original function.
+fn strip_param_attributes(item: &mut ItemFn) {
+    for input in item.sig.inputs.iter_mut() {
+        if let syn::FnArg::Typed(pt) = input {
+            pt.attrs.retain(|a| !a.path().is_ident("no_grad"));
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The intermediate representation the body is lowered to.
+//!
+//! Scalars are SSA values: each defined once, immutable, named. Anything that
+//! is assigned after it is defined (a `let mut` scalar, an array) is a memory
+//! object ("mem") read by `Load` into a value and written by `Store`. Loops and
+//! branches are structured instructions holding blocks, so the reverse sweep
+//! can mirror them.
+
+use crate::rules::Rule;
+use proc_macro2::TokenStream;
+use syn::Ident;
+
+pub type ValueId = usize;
+pub type MemId = usize;
+pub type BlockId = usize;
+
+/// The type of a value, as far as differentiation cares.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Ty {
+    Float,
+    Int,
+    Bool,
+    /// A constant whose type the context decides (`N`, a user `const`).
+    Any,
+    /// A copy of an array, kept so the reverse sweep can pass it to a pullback.
+    Snapshot,
+}
+
+pub struct Value {
+    pub ty: Ty,
+    pub name: Ident,
+    pub block: BlockId,
+    /// A loop variable: the reverse loop binds it again, so it is never taped.
+    pub loop_var: bool,
+}
+
+#[derive(Clone)]
+pub enum MemOrigin {
+    /// A parameter of array, slice or `Vec` type; `by_ref` if the type is a reference.
+    Param {
+        index: usize,
+        by_ref: bool,
+    },
+    Local,
+    /// The result of a call to another differentiated function.
+    CallOutput {
+        func: syn::Path,
+    },
+}
+
+pub struct Mem {
+    pub name: Ident,
+    pub elem: Ty,
+    /// Number of indices down to a scalar, if known.
+    pub rank: Option<usize>,
+    pub block: BlockId,
+    pub origin: MemOrigin,
+    /// Stored to after its initialisation.
+    pub mutated: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum BlockKind {
+    Top,
+    /// A `for` body; `trips` is the iteration count when the bounds are literals.
+    For {
+        trips: Option<u64>,
+    },
+    While,
+    /// A `while` condition: forward only.
+    Cond,
+    /// An arm of an `if`.
+    Arm,
+}
+
+pub struct BlockInfo {
+    pub parent: Option<BlockId>,
+    pub kind: BlockKind,
+}
+
+pub enum Op {
+    /// A scalar parameter, by index.
+    Param(usize),
+    /// A literal or a constant path, emitted inline wherever it is used.
+    Const(TokenStream),
+    /// A differentiable primitive.
+    Rule(&'static Rule),
+    /// Integer, boolean or comparison operators: no derivative.
+    Binary(syn::BinOp),
+    Unary(syn::UnOp),
+    Cast(syn::Type),
+    /// A method on integers (`min`, `max`, `pow`, …): no derivative.
+    IntMethod(Ident),
+    /// `mem.len()`.
+    Len(MemId),
+    /// A copy of an array taken before a call.
+    Snapshot(MemId),
+}
+
+pub enum MemInit {
+    /// Literal tokens with no values in them (`[0.0; 3]`).
+    Verbatim(TokenStream),
+    /// `[a, b, c]`.
+    List(Vec<ValueId>),
+    /// `from[index]` (or all of `from`), copied.
+    Copy { from: MemId, index: Vec<ValueId> },
+    /// A scalar `let mut`.
+    Scalar(ValueId),
+}
+
+pub enum Arg {
+    Value(ValueId),
+    /// An array passed to a call. `snapshot` is a copy of a local array.
+    Mem {
+        mem: MemId,
+        by_ref: bool,
+        snapshot: Option<ValueId>,
+    },
+}
+
+pub enum Inst {
+    Def {
+        dst: ValueId,
+        op: Op,
+        args: Vec<ValueId>,
+    },
+    Load {
+        dst: ValueId,
+        mem: MemId,
+        index: Vec<ValueId>,
+    },
+    Store {
+        mem: MemId,
+        index: Vec<ValueId>,
+        src: ValueId,
+    },
+    Init {
+        mem: MemId,
+        init: MemInit,
+    },
+    For {
+        var: ValueId,
+        lo: ValueId,
+        hi: ValueId,
+        inclusive: bool,
+        rev: bool,
+        body: Block,
+    },
+    While {
+        cond: Block,
+        cond_value: ValueId,
+        body: Block,
+        count: ValueId,
+    },
+    If {
+        cond: ValueId,
+        then: Block,
+        els: Block,
+    },
+    Call {
+        func: syn::Path,
+        args: Vec<Arg>,
+        out: MemId,
+    },
+}
+
+pub struct Block {
+    pub id: BlockId,
+    pub insts: Vec<Inst>,
+}
+
+pub enum Output {
+    Value(ValueId),
+    Mem(MemId),
+}
+
+pub struct Ir {
+    pub values: Vec<Value>,
+    pub mems: Vec<Mem>,
+    pub blocks: Vec<BlockInfo>,
+    pub body: Block,
+    pub output: Output,
+}
+
+impl Ir {
+    /// The loops enclosing `block`, innermost first, as (block, kind).
+    pub fn enclosing(&self, mut block: BlockId) -> Vec<(BlockId, BlockKind)> {
+        let mut out = Vec::new();
+        loop {
+            let info = &self.blocks[block];
+            out.push((block, info.kind));
+            match info.parent {
+                Some(p) => block = p,
+                None => return out,
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! Names in generated code: unique within the function, and never equal to an
+//! identifier the user wrote (so a parameter called `d_output` or a local
+//! called `tape` cannot collide with ours).
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use std::collections::HashSet;
+use syn::visit::Visit;
+use syn::Ident;
+
+pub struct Names {
+    taken: HashSet<String>,
+}
+
+impl Names {
+    /// Reserves every identifier of `item` except the local bindings of its
+    /// body, which are renamed as they are lowered.
+    pub fn new(item: &syn::ItemFn) -> Names {
+        let mut taken = HashSet::new();
+        collect(quote::ToTokens::to_token_stream(item), &mut taken);
+        let mut bindings = Bindings::default();
+        bindings.visit_block(&item.block);
+        for b in bindings.0 {
+            taken.remove(&b);
+        }
+        for input in &item.sig.inputs {
+            if let syn::FnArg::Typed(pt) = input {
+                if let syn::Pat::Ident(pi) = &*pt.pat {
+                    taken.insert(pi.ident.to_string());
+                }
+            }
+        }
+        Names { taken }
+    }
+
+    /// A new identifier starting with `base`.
+    pub fn fresh(&mut self, base: &str) -> Ident {
+        let base = base.trim_start_matches("r#");
+        let mut name = base.to_string();
+        let mut k = 1;
+        while self.taken.contains(&name) || syn::parse_str::<Ident>(&name).is_err() {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        self.taken.insert(name.clone());
+        Ident::new(&name, Span::call_site())
+    }
+}
+
+fn collect(ts: TokenStream, out: &mut HashSet<String>) {
+    for tt in ts {
+        match tt {
+            TokenTree::Ident(i) => {
+                out.insert(i.to_string().trim_start_matches("r#").to_string());
+            }
+            TokenTree::Group(g) => collect(g.stream(), out),
+            _ => {}
+        }
+    }
+}
+
+#[derive(Default)]
+struct Bindings(Vec<String>);
+
+impl<'ast> Visit<'ast> for Bindings {
+    fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+        self.0.push(p.ident.to_string());
+        syn::visit::visit_pat_ident(self, p);
+    }
+}

@@ -1,0 +1,387 @@
+//! The reverse sweep: each instruction's adjoint statements, in reverse order,
+//! with loops run backwards and branches taking the arm the forward sweep took.
+//!
+//! For `y = f(a, b)` it emits `d_a += d_y * ∂f/∂a` (and for `b`), with the
+//! partials from the rule table. A store `m[i] = v` hands `d_m[i]` to `d_v`
+//! and clears it; a load `v = m[i]` adds `d_v` back into `d_m[i]`.
+
+use crate::context::{idents, mentions, Context};
+use crate::ir::*;
+use crate::rules::{self, Partial};
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::collections::HashSet;
+
+/// The reverse sweep of the function body, starting from `d_output`.
+pub fn sweep(cx: &mut Context, d_output: &syn::Ident) -> TokenStream {
+    let seed = match cx.ir.output {
+        Output::Value(v) if cx.active(v) => {
+            let d = cx.adj(v);
+            quote!(#d += #d_output;)
+        }
+        Output::Mem(m) if cx.active_mem(m) => {
+            let d = cx.adj_mem(m);
+            quote!(::neuron::__private::accumulate(&mut #d, #d_output);)
+        }
+        _ => quote!(),
+    };
+    block(cx, &cx.ir.body, seed)
+}
+
+/// A block's reverse: its instructions backwards, preceded by the adjoints
+/// it introduces and (below the top level) the values it pops off tapes.
+fn block(cx: &mut Context, b: &Block, seed: TokenStream) -> TokenStream {
+    let mut body = seed;
+    for inst in b.insts.iter().rev() {
+        body.extend(inst_rev(cx, inst));
+    }
+    let decls = declarations(cx, b, &body);
+    let mut all = decls;
+    all.extend(body);
+    if b.id == 0 {
+        return all;
+    }
+    let pops = pops(cx, b, &all);
+    quote!(#pops #all)
+}
+
+/// `let mut d_v = 0.0;` for the values and memory defined in `b` whose
+/// adjoints the reverse code uses.
+fn declarations(cx: &mut Context, b: &Block, body: &TokenStream) -> TokenStream {
+    let mut out = TokenStream::new();
+    for inst in &b.insts {
+        match inst {
+            Inst::Def { dst, op, .. } if !matches!(op, Op::Param(_)) && cx.active(*dst) => {
+                let d = cx.adj(*dst);
+                if mentions(body, &d) {
+                    out.extend(quote!(let mut #d = 0.0;));
+                }
+            }
+            Inst::Load { dst, .. } if cx.active(*dst) => {
+                let d = cx.adj(*dst);
+                if mentions(body, &d) {
+                    out.extend(quote!(let mut #d = 0.0;));
+                }
+            }
+            Inst::Init { mem, .. } | Inst::Call { out: mem, .. } if cx.active_mem(*mem) => {
+                let d = cx.adj_mem(*mem);
+                if mentions(body, &d) {
+                    let z = zeros(cx, *mem, b.id == 0);
+                    out.extend(quote!(let mut #d = #z;));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A zero adjoint shaped like memory object `m`.
+fn zeros(cx: &Context, m: MemId, top: bool) -> TokenStream {
+    let mem = &cx.ir.mems[m];
+    let name = &mem.name;
+    match &mem.origin {
+        MemOrigin::Param { by_ref, .. } => {
+            if *by_ref {
+                quote!(::neuron::__private::zeros_like(#name))
+            } else {
+                quote!(::neuron::__private::zeros_like(&#name))
+            }
+        }
+        MemOrigin::CallOutput { func } => {
+            let alias = Context::companion(func, "__neuron_Output_");
+            quote!(<#alias as ::neuron::__private::Zeros>::zeros())
+        }
+        MemOrigin::Local => match cx.mem_init.get(&m) {
+            Some(MemInit::Scalar(_)) | None => quote!(0.0),
+            Some(MemInit::List(vs)) => {
+                let n = vs.len();
+                quote!([0.0; #n])
+            }
+            Some(MemInit::Verbatim(t)) => zero_literal(t),
+            Some(MemInit::Copy { .. }) if top => quote!(::neuron::__private::zeros_like(&#name)),
+            Some(MemInit::Copy { from, index }) => {
+                let src = shape_source(cx, *from);
+                let idx = cx.index_path(index);
+                quote!(::neuron::__private::zeros_like(&(#src)#idx))
+            }
+        },
+    }
+}
+
+/// An expression with the shape of `m` that is in scope anywhere in the reverse sweep.
+fn shape_source(cx: &Context, m: MemId) -> TokenStream {
+    let mem = &cx.ir.mems[m];
+    let name = &mem.name;
+    match &mem.origin {
+        MemOrigin::Param { .. } => quote!(#name),
+        MemOrigin::CallOutput { func } => {
+            let alias = Context::companion(func, "__neuron_Output_");
+            quote!(<#alias as ::neuron::__private::Zeros>::zeros())
+        }
+        MemOrigin::Local if mem.block == 0 => quote!(#name),
+        MemOrigin::Local => zeros(cx, m, false),
+    }
+}
+
+/// The zero of a constant array initialiser: every scalar replaced by `0.0`.
+fn zero_literal(t: &TokenStream) -> TokenStream {
+    fn go(e: &syn::Expr) -> TokenStream {
+        match e {
+            syn::Expr::Repeat(r) => {
+                let inner = go(&r.expr);
+                let n = &r.len;
+                quote!([#inner; #n])
+            }
+            syn::Expr::Array(a) => {
+                let inner = a.elems.iter().map(go);
+                quote!([#(#inner),*])
+            }
+            syn::Expr::Paren(p) => go(&p.expr),
+            _ => quote!(0.0),
+        }
+    }
+    match syn::parse2::<syn::Expr>(t.clone()) {
+        Ok(e) => go(&e),
+        Err(_) => quote!(0.0),
+    }
+}
+
+/// `tape_len -= 1; let v = tape_v[tape_len];` for the values of `b` that the
+/// reverse code reads.
+fn pops(cx: &mut Context, b: &Block, rev: &TokenStream) -> TokenStream {
+    let mut used = HashSet::new();
+    idents(rev, &mut used);
+    let mut loads = TokenStream::new();
+    for v in defined_values(b) {
+        let value = &cx.ir.values[v];
+        if value.loop_var || cx.is_const(v) || !used.contains(&value.name.to_string()) {
+            continue;
+        }
+        cx.taped.insert(v);
+        let t = cx.tape(v);
+        let c = cx.counter(b.id);
+        let n = &value.name;
+        loads.extend(quote!(let #n = #t[#c];));
+    }
+    if loads.is_empty() {
+        return loads;
+    }
+    let c = cx.counter(b.id);
+    quote!(#c -= 1; #loads)
+}
+
+/// Values defined directly in `b` (not in nested blocks), in order.
+pub fn defined_values(b: &Block) -> Vec<ValueId> {
+    let mut out = Vec::new();
+    for inst in &b.insts {
+        match inst {
+            Inst::Def { dst, .. } | Inst::Load { dst, .. } => out.push(*dst),
+            Inst::While { count, .. } => out.push(*count),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn accumulate(target: TokenStream, d: &syn::Ident, p: Partial) -> TokenStream {
+    match p {
+        Partial::Zero => quote!(),
+        Partial::One => quote!(#target += #d;),
+        Partial::MinusOne => quote!(#target -= #d;),
+        Partial::Expr(e) => quote!(#target += #d * (#e);),
+    }
+}
+
+fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
+    match inst {
+        Inst::Def {
+            dst,
+            op: Op::Rule(rule),
+            args,
+        } if cx.active(*dst) => {
+            let a: Vec<TokenStream> = args.iter().map(|v| cx.val(*v)).collect();
+            let y = cx.val(*dst);
+            let f = cx.float();
+            let partials = (rule.partials)(&rules::Names {
+                a: &a,
+                y: &y,
+                float: &f,
+            });
+            let d = cx.adj(*dst);
+            let mut out = TokenStream::new();
+            for (arg, p) in args.iter().zip(partials) {
+                if cx.active(*arg) {
+                    let da = cx.adj(*arg);
+                    out.extend(accumulate(quote!(#da), &d, p));
+                }
+            }
+            out
+        }
+        Inst::Load { dst, mem, index } if cx.active(*dst) => {
+            let d = cx.adj(*dst);
+            let dm = cx.adj_mem(*mem);
+            let idx = cx.index_path(index);
+            quote!(#dm #idx += #d;)
+        }
+        Inst::Store { mem, index, src }
+            if cx.active_mem(*mem) && cx.ir.mems[*mem].elem == Ty::Float =>
+        {
+            let dm = cx.adj_mem(*mem);
+            let idx = cx.index_path(index);
+            let take = if cx.active(*src) {
+                let ds = cx.adj(*src);
+                quote!(#ds += #dm #idx;)
+            } else {
+                quote!()
+            };
+            quote!(#take #dm #idx = 0.0;)
+        }
+        Inst::Init { mem, init } if cx.active_mem(*mem) => init_rev(cx, *mem, init),
+        Inst::For {
+            var,
+            lo,
+            hi,
+            inclusive,
+            rev,
+            body,
+        } => {
+            let inner = block(cx, body, quote!());
+            if inner.is_empty() {
+                return inner;
+            }
+            let (lo, hi) = (cx.val(*lo), cx.val(*hi));
+            let range = if *inclusive {
+                quote!(#lo..=#hi)
+            } else {
+                quote!(#lo..#hi)
+            };
+            let range = if *rev { range } else { quote!((#range).rev()) };
+            let name = &cx.ir.values[*var].name;
+            let var = if mentions(&inner, name) {
+                quote!(#name)
+            } else {
+                quote!(_)
+            };
+            quote!(for #var in #range { #inner })
+        }
+        Inst::While { body, count, .. } => {
+            let inner = block(cx, body, quote!());
+            if inner.is_empty() {
+                return inner;
+            }
+            let n = cx.val(*count);
+            quote!(for _ in 0..#n { #inner })
+        }
+        Inst::If { cond, then, els } => {
+            let t = block(cx, then, quote!());
+            let e = block(cx, els, quote!());
+            if t.is_empty() && e.is_empty() {
+                return t;
+            }
+            let c = cx.val(*cond);
+            if e.is_empty() {
+                quote!(if #c { #t })
+            } else {
+                quote!(if #c { #t } else { #e })
+            }
+        }
+        Inst::Call { func, args, out } if cx.active_mem(*out) => call_rev(cx, func, args, *out),
+        _ => quote!(),
+    }
+}
+
+fn init_rev(cx: &mut Context, mem: MemId, init: &MemInit) -> TokenStream {
+    let dm = cx.adj_mem(mem);
+    match init {
+        MemInit::Verbatim(_) => quote!(),
+        MemInit::Scalar(v) if cx.active(*v) => {
+            let d = cx.adj(*v);
+            quote!(#d += #dm;)
+        }
+        MemInit::Scalar(_) => quote!(),
+        MemInit::List(vs) => {
+            let mut out = TokenStream::new();
+            for (k, v) in vs.iter().enumerate() {
+                if cx.active(*v) {
+                    let d = cx.adj(*v);
+                    out.extend(quote!(#d += #dm[#k];));
+                }
+            }
+            out
+        }
+        MemInit::Copy { from, index } => {
+            if !cx.active_mem(*from) {
+                return quote!();
+            }
+            let df = cx.adj_mem(*from);
+            let idx = cx.index_path(index);
+            quote!(::neuron::__private::accumulate(&mut #df #idx, #dm);)
+        }
+    }
+}
+
+/// The pullback of another differentiated function, called with the
+/// arguments the forward call saw.
+fn call_rev(cx: &mut Context, func: &syn::Path, args: &[Arg], out: MemId) -> TokenStream {
+    let pullback = Context::companion(func, "__neuron_pullback_");
+    let d_out = cx.adj_mem(out);
+    let grads = cx.names.fresh("grads");
+    let mut call_args = Vec::new();
+    let mut accs = TokenStream::new();
+    for (k, arg) in args.iter().enumerate() {
+        let k = syn::Index::from(k);
+        match arg {
+            Arg::Value(v) => {
+                call_args.push(cx.val(*v));
+                if cx.active(*v) {
+                    let d = cx.adj(*v);
+                    accs.extend(quote!(::neuron::__private::accumulate(&mut #d, #grads.#k);));
+                }
+            }
+            Arg::Mem {
+                mem,
+                by_ref,
+                snapshot,
+            } => {
+                let name = match snapshot {
+                    Some(s) => cx.val(*s),
+                    None => {
+                        let n = cx.mem(*mem);
+                        quote!(#n)
+                    }
+                };
+                call_args.push(if *by_ref { quote!(&#name) } else { name });
+                if cx.active_mem(*mem) {
+                    let d = cx.adj_mem(*mem);
+                    let idx = match snapshot.map(|s| find_snapshot_index(cx.ir, s)) {
+                        Some(Some(idx)) => cx.index_path(&idx),
+                        _ => quote!(),
+                    };
+                    accs.extend(quote!(::neuron::__private::accumulate(&mut #d #idx, #grads.#k);));
+                }
+            }
+        }
+    }
+    quote! {
+        let (_, #grads) = #pullback(#(#call_args,)* #d_out);
+        #accs
+    }
+}
+
+/// The index path a snapshot was taken at.
+fn find_snapshot_index(ir: &Ir, s: ValueId) -> Option<Vec<ValueId>> {
+    fn go(b: &Block, s: ValueId) -> Option<Vec<ValueId>> {
+        b.insts.iter().find_map(|i| match i {
+            Inst::Def {
+                dst,
+                op: Op::Snapshot(_),
+                args,
+            } if *dst == s => Some(args.clone()),
+            Inst::For { body, .. } | Inst::While { body, .. } => go(body, s),
+            Inst::If { then, els, .. } => go(then, s).or_else(|| go(els, s)),
+            _ => None,
+        })
+    }
+    go(&ir.body, s)
+}
