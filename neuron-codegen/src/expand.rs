@@ -74,6 +74,12 @@ pub fn expand(mut item: ItemFn) -> Result<TokenStream, Error> {
     })
 }
 
+/// The function without `#[no_grad]`, which the compiler must not see.
+pub fn without_our_attributes(mut item: ItemFn) -> ItemFn {
+    strip_param_attributes(&mut item);
+    item
+}
+
 /// `#[no_grad]` is ours: the compiler must not see it on the original function.
 fn strip_param_attributes(item: &mut ItemFn) {
     for input in item.sig.inputs.iter_mut() {

@@ -147,28 +147,111 @@ fn zero_literal(t: &TokenStream) -> TokenStream {
     }
 }
 
-/// `tape_len -= 1; let v = tape_v[tape_len];` for the values of `b` that the
-/// reverse code reads.
+/// Brings the values of `b` that the reverse code reads back into scope:
+/// cheap ones (a load from memory nothing writes, index arithmetic) are
+/// recomputed, the rest are popped off their tape:
+/// `tape_len -= 1; let v = tape_v[tape_len];`.
 fn pops(cx: &mut Context, b: &Block, rev: &TokenStream) -> TokenStream {
     let mut used = HashSet::new();
     idents(rev, &mut used);
-    let mut loads = TokenStream::new();
-    for v in defined_values(b) {
-        let value = &cx.ir.values[v];
-        if value.loop_var || cx.is_const(v) || !used.contains(&value.name.to_string()) {
+    let defs = definitions(b);
+    // Walk backwards so a recomputed value's operands are marked used too.
+    let mut recompute = HashSet::new();
+    for (v, inst) in defs.iter().rev() {
+        let value = &cx.ir.values[*v];
+        if value.loop_var || cx.is_const(*v) || !used.contains(&value.name.to_string()) {
             continue;
         }
-        cx.taped.insert(v);
-        let t = cx.tape(v);
-        let c = cx.counter(b.id);
-        let n = &value.name;
-        loads.extend(quote!(let #n = #t[#c];));
+        if let Some(code) = recomputable(cx, inst) {
+            idents(&code, &mut used);
+            recompute.insert(*v);
+        }
     }
-    if loads.is_empty() {
+    let mut loads = TokenStream::new();
+    let mut any_tape = false;
+    for (v, inst) in &defs {
+        let value = &cx.ir.values[*v];
+        if value.loop_var || cx.is_const(*v) || !used.contains(&value.name.to_string()) {
+            continue;
+        }
+        let n = value.name.clone();
+        if recompute.contains(v) {
+            let code = recomputable(cx, inst).unwrap_or_default();
+            loads.extend(quote!(let #n = #code;));
+        } else {
+            cx.taped.insert(*v);
+            let t = cx.tape(*v);
+            let c = cx.counter(b.id);
+            loads.extend(quote!(let #n = #t[#c];));
+            any_tape = true;
+        }
+    }
+    if !any_tape {
         return loads;
     }
     let c = cx.counter(b.id);
     quote!(#c -= 1; #loads)
+}
+
+/// The defining expression of a value that is cheaper to recompute in the
+/// reverse sweep than to save: integer arithmetic, and loads from memory
+/// that is visible there and never written.
+fn recomputable(cx: &Context, inst: &Inst) -> Option<TokenStream> {
+    let readonly = |m: MemId| {
+        let mem = &cx.ir.mems[m];
+        !mem.mutated && (matches!(mem.origin, MemOrigin::Param { .. }) || mem.block == 0)
+    };
+    match inst {
+        Inst::Load { mem, index, .. } if readonly(*mem) => {
+            let n = cx.mem(*mem);
+            let idx = cx.index_path(index);
+            Some(quote!(#n #idx))
+        }
+        Inst::Def {
+            op: Op::Len(m),
+            args,
+            ..
+        } if readonly(*m) || cx.ir.mems[*m].block == 0 => {
+            let n = cx.mem(*m);
+            let idx = cx.index_path(args);
+            Some(quote!(#n #idx.len()))
+        }
+        Inst::Def { dst, op, args } if cx.ir.values[*dst].ty != Ty::Float => {
+            let a: Vec<TokenStream> = args.iter().map(|v| cx.val(*v)).collect();
+            match op {
+                Op::Binary(op) => {
+                    let (x, y) = (&a[0], &a[1]);
+                    Some(quote!(#x #op #y))
+                }
+                Op::Unary(op) => {
+                    let x = &a[0];
+                    Some(quote!(#op #x))
+                }
+                Op::Cast(ty) => {
+                    let x = &a[0];
+                    Some(quote!(#x as #ty))
+                }
+                Op::IntMethod(m) => {
+                    let (x, rest) = (&a[0], &a[1..]);
+                    Some(quote!(#x.#m(#(#rest),*)))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Values defined directly in `b` with the instruction that defines them.
+fn definitions(b: &Block) -> Vec<(ValueId, &Inst)> {
+    b.insts
+        .iter()
+        .filter_map(|inst| match inst {
+            Inst::Def { dst, .. } | Inst::Load { dst, .. } => Some((*dst, inst)),
+            Inst::While { count, .. } => Some((*count, inst)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Values defined directly in `b` (not in nested blocks), in order.

@@ -1,0 +1,65 @@
+//! The compiler behind `#[differentiate]`, as an ordinary library so that it
+//! can be tested and its output shown without a proc-macro context.
+//!
+//! One module a stage: [`signature`] (what the parameters are) → `lower`
+//! (body to the IR of `ir`) → `activity` (what depends on a parameter) →
+//! `reverse` (adjoint code, with partials from `rules`) → `emit` (the
+//! forward sweep and the generated functions).
+//!
+//! ```
+//! let f: syn::ItemFn = syn::parse_quote! {
+//!     fn square(x: f64) -> f64 { x * x }
+//! };
+//! let out = neuron_codegen::differentiate(quote::quote!(), quote::quote!(#f));
+//! assert!(out.to_string().contains("square_backward"));
+//! ```
+
+mod activity;
+mod context;
+mod emit;
+mod expand;
+mod ir;
+mod iter;
+mod lower;
+mod names;
+mod reverse;
+mod rules;
+pub mod signature;
+
+use proc_macro2::{Span, TokenStream};
+
+/// Expands `#[differentiate(attr)] item`: the item unchanged (but for
+/// `#[no_grad]`) followed by the generated functions, or compile errors
+/// spanned on what is not supported. Never panics on any input.
+///
+/// ```
+/// let out = neuron_codegen::differentiate(quote::quote!(), quote::quote!(struct S;));
+/// assert!(out.to_string().contains("compile_error"));
+/// ```
+pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if let Some(tt) = attr.into_iter().next() {
+        let err = syn::Error::new(tt.span(), "`#[differentiate]` takes no arguments: write `#[differentiate]`, and mark constant float parameters with `#[no_grad]`").to_compile_error();
+        return quote::quote!(#err #item);
+    }
+    match syn::parse2::<syn::ItemFn>(item.clone()) {
+        Ok(f) => expand::expand(f.clone()).unwrap_or_else(|e| {
+            // Keep the original function so code that calls it still compiles.
+            let err = e.to_compile_error();
+            let f = expand::without_our_attributes(f);
+            quote::quote!(#err #f)
+        }),
+        Err(_) => {
+            let span = item
+                .clone()
+                .into_iter()
+                .next()
+                .map_or(Span::call_site(), |t| t.span());
+            let err = syn::Error::new(
+                span,
+                "`#[differentiate]` goes on a function: `fn name(x: f64, …) -> f64 { … }`",
+            )
+            .to_compile_error();
+            quote::quote!(#err #item)
+        }
+    }
+}
