@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::names::Names;
-use crate::{activity, emit, lower, reverse, signature};
+use crate::{activity, emit, lower, returns, reverse, signature};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Error, ItemFn};
@@ -11,7 +11,13 @@ pub fn expand(mut item: ItemFn) -> Result<TokenStream, Error> {
     let sig = signature::parse(&item.sig)?;
     strip_param_attributes(&mut item);
     let mut names = Names::new(&item);
-    let ir = lower::lower(&sig, &item.block, &mut names)?;
+    let body = if returns::needs_rewrite(&item.block) {
+        let (done, ret) = (names.fresh("returned"), names.fresh("result"));
+        returns::rewrite(&item.block, &sig.float, &done, &ret)
+    } else {
+        (*item.block).clone()
+    };
+    let ir = lower::lower(&sig, &body, &mut names)?;
     let act = activity::analyse(&ir, &sig);
     let mut cx = Context::new(&ir, &sig, &act, &mut names);
 

@@ -22,6 +22,7 @@ mod ir;
 mod iter;
 mod lower;
 mod names;
+mod returns;
 mod reverse;
 mod rules;
 pub mod signature;
