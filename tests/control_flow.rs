@@ -423,38 +423,34 @@ fn bool_params_get_no_gradient() {
 }
 
 #[differentiate]
-fn leaky_sum(x: [f64; 5], w: [f64; 5]) -> f64 {
+fn leaky_sum_expr(x: [f64; 5], w: [f64; 5]) -> f64 {
     let mut s = 0.0;
     for i in 0..5 {
         let z = x[i] * w[i];
-        if z > 0.0 {
-            s += z;
-        } else {
-            s += 0.1 * z;
-        }
+        s += if z > 0.0 { z } else { 0.1 * z };
     }
     s
 }
 
 #[test]
-fn branch_inside_a_loop() {
+fn if_expression_inside_a_loop() {
     // Each product x_i w_i at least 0.05 away from the kink at 0.
     check_scalar(
-        "leaky_sum",
-        509,
+        "leaky_sum_expr",
+        526,
         |r| loop {
             let p = uniform_vec(r, 10, -2.0, 2.0);
             if (0..5).all(|i| (p[i] * p[5 + i]).abs() > 0.05) {
                 break p;
             }
         },
-        |p| leaky_sum(arr(p), arr(&p[5..])),
+        |p| leaky_sum_expr(arr(p), arr(&p[5..])),
         |p, d| {
-            let (v, (gx, gw)) = leaky_sum_value_and_backward(arr(p), arr(&p[5..]), d);
+            let (v, (gx, gw)) = leaky_sum_expr_value_and_backward(arr(p), arr(&p[5..]), d);
             (v, [gx, gw].concat())
         },
         |p, d| {
-            let (gx, gw) = leaky_sum_backward(arr(p), arr(&p[5..]), d);
+            let (gx, gw) = leaky_sum_expr_backward(arr(p), arr(&p[5..]), d);
             [gx, gw].concat()
         },
         |q| {
@@ -513,57 +509,6 @@ fn early_return() {
                 return z.ln() * y;
             }
             z * z
-        },
-    );
-}
-
-#[differentiate]
-fn first_big(x: [f64; 5], t: f64) -> f64 {
-    let mut acc = 0.0;
-    for i in 0..5 {
-        acc += x[i] * x[i];
-        if acc > t {
-            return acc.sqrt() * x[i];
-        }
-    }
-    acc
-}
-
-#[test]
-fn early_return_from_inside_a_loop() {
-    // Every partial sum of squares at least 0.05 away from the threshold t.
-    check_scalar(
-        "first_big",
-        511,
-        |r| loop {
-            let p = [uniform_vec(r, 5, -1.5, 1.5), vec![uniform(r, 0.3, 6.0)]].concat();
-            let mut acc = 0.0;
-            let ok = (0..5).all(|i| {
-                acc += p[i] * p[i];
-                (acc - p[5]).abs() > 0.05
-            });
-            if ok {
-                break p;
-            }
-        },
-        |p| first_big(arr(p), p[5]),
-        |p, d| {
-            let (v, (gx, gt)) = first_big_value_and_backward(arr(p), p[5], d);
-            (v, [&gx[..], &[gt]].concat())
-        },
-        |p, d| {
-            let (gx, gt) = first_big_backward(arr(p), p[5], d);
-            [&gx[..], &[gt]].concat()
-        },
-        |q| {
-            let mut acc = c(0.0);
-            for i in 0..5 {
-                acc += q[i] * q[i];
-                if acc.re > q[5].re {
-                    return acc.sqrt() * q[i];
-                }
-            }
-            acc
         },
     );
 }
