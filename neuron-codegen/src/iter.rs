@@ -67,7 +67,7 @@ pub fn reduction(l: &mut Lowerer, m: &syn::ExprMethodCall) -> Result<ValueId> {
     let len = chain_len(l, &chain.sources)?;
     let zero = l.zero_int();
     l.counted_loop(zero, len, |l, k| {
-        let elem = element(l, &chain.sources, k);
+        let elem = element(&chain.sources, k);
         let elem = apply_adapters(l, elem, &chain.adapters)?;
         let cur = l.load_slot(acc);
         let new = match (name.as_str(), fold) {
@@ -108,7 +108,7 @@ pub fn for_over_iter(l: &mut Lowerer, f: &syn::ExprForLoop) -> Result<()> {
     let len = chain_len(l, &chain.sources)?;
     let zero = l.zero_int();
     l.counted_loop(zero, len, |l, k| {
-        let elem = element(l, &chain.sources, k);
+        let elem = element(&chain.sources, k);
         let elem = apply_adapters(l, elem, &chain.adapters)?;
         l.new_scope();
         let r = bind_pat(l, &f.pat, elem).and_then(|_| l.lower_block_value(&f.body.stmts));
@@ -204,25 +204,22 @@ fn source_lens(l: &mut Lowerer, s: &Source, out: &mut Vec<ValueId>) {
     }
 }
 
-fn element(l: &mut Lowerer, s: &[Source], k: ValueId) -> Elem {
-    let mut elems: Vec<Elem> = s.iter().map(|src| source_elem(l, src, k)).collect();
+fn element(s: &[Source], k: ValueId) -> Elem {
+    let mut elems: Vec<Elem> = s.iter().map(|src| source_elem(src, k)).collect();
     elems.remove(0)
 }
 
-fn source_elem(l: &mut Lowerer, s: &Source, k: ValueId) -> Elem {
+fn source_elem(s: &Source, k: ValueId) -> Elem {
     match s {
         Source::Mem(m, idx) => {
             let mut idx = idx.clone();
             idx.push(k);
             Elem::Op(Operand::Place(*m, idx))
         }
-        Source::Zip(a, b) => Elem::Pair(
-            Box::new(source_elem(l, a, k)),
-            Box::new(source_elem(l, b, k)),
-        ),
+        Source::Zip(a, b) => Elem::Pair(Box::new(source_elem(a, k)), Box::new(source_elem(b, k))),
         Source::Enumerate(a) => Elem::Pair(
             Box::new(Elem::Op(Operand::Value(k))),
-            Box::new(source_elem(l, a, k)),
+            Box::new(source_elem(a, k)),
         ),
     }
 }

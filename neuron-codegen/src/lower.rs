@@ -936,7 +936,7 @@ impl<'a> Lowerer<'a> {
     fn literal(&mut self, lit: &syn::Lit) -> Result<ValueId> {
         let ty = match lit {
             syn::Lit::Float(f) => {
-                if f.suffix().is_empty() || f.suffix() == self.sig.float.to_string() {
+                if f.suffix().is_empty() || self.sig.float == f.suffix() {
                     Ty::Float
                 } else {
                     return Err(Error::new(
@@ -1102,7 +1102,7 @@ impl<'a> Lowerer<'a> {
         let a = self.expr_value(&c.expr)?;
         let target = c.ty.to_token_stream().to_string();
         let to_float = target == "f64" || target == "f32";
-        if to_float && target != self.sig.float.to_string() {
+        if to_float && self.sig.float != target {
             return Err(Error::new(
                 c.ty.span(),
                 format!(
