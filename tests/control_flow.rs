@@ -1109,3 +1109,193 @@ fn recurrent_cell_over_a_runtime_length_slice() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// More calls: callees with an integer param, an array output, a slice param.
+
+#[differentiate]
+fn powk(x: f64, k: i32) -> f64 {
+    x.powi(k) + x
+}
+
+#[differentiate]
+fn pair(x: f64, y: f64) -> [f64; 2] {
+    [x * y, (x - y).sin()]
+}
+
+#[differentiate]
+fn sum_sq(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[i];
+    }
+    s
+}
+
+#[differentiate]
+fn callers(x: &[f64], y: f64, k: i32) -> f64 {
+    let p = pair(y * 2.0, x[0]);
+    powk(y, k) * p[1] + powk(x[1] - y, 3) + sum_sq(x) * p[0]
+}
+
+#[test]
+fn calls_to_fns_with_int_params_array_outputs_and_slices() {
+    for k in [-1, 2] {
+        check_scalar(
+            &format!("callers k = {k}"),
+            527,
+            // y away from 0 for the negative power.
+            |r| {
+                let mut p = uniform_vec(r, 3, -2.0, 2.0);
+                p.push(away_from_zero(r, 0.3, 2.0));
+                p
+            },
+            |p| callers(&p[..3], p[3], k),
+            |p, d| {
+                let (v, (gx, gy)): (f64, (Vec<f64>, f64)) =
+                    callers_value_and_backward(&p[..3], p[3], k, d);
+                (v, [gx, vec![gy]].concat())
+            },
+            |p, d| {
+                let (gx, gy) = callers_backward(&p[..3], p[3], k, d);
+                [gx, vec![gy]].concat()
+            },
+            |q| {
+                let powk = |x: Dual64, k: i32| x.powi(k) + x;
+                let y = q[3];
+                let (a, b) = (y * 2.0, q[0]);
+                let p = [a * b, (a - b).sin()];
+                let s = q[..3].iter().fold(c(0.0), |s, &v| s + v * v);
+                powk(y, k) * p[1] + powk(q[1] - y, 3) + s * p[0]
+            },
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// max in a loop: the numerically stable softmax cross-entropy. The shift by
+// the row maximum cancels analytically, so the gradient is again
+// (softmax - one_hot) / n whatever max sends where.
+
+#[differentiate]
+fn stable_ce(logits: &[[f64; 3]], targets: &[usize]) -> f64 {
+    let mut total = 0.0;
+    for s in 0..logits.len() {
+        let z = logits[s];
+        let mut m = z[0];
+        for j in 1..3 {
+            m = m.max(z[j]);
+        }
+        let mut denom = 0.0;
+        for j in 0..3 {
+            denom += (z[j] - m).exp();
+        }
+        total += denom.ln() + m - z[targets[s]];
+    }
+    total / logits.len() as f64
+}
+
+#[test]
+fn max_inside_loops_stable_cross_entropy() {
+    let targets = [2, 0, 1, 1];
+    let mut r = rng(528);
+    for _ in 0..POINTS {
+        let p = uniform_vec(&mut r, 12, -3.0, 3.0);
+        let logits: Vec<[f64; 3]> = (0..4).map(|s| arr(&p[3 * s..])).collect();
+        let g: Vec<[f64; 3]> = stable_ce_backward(&logits, &targets, 1.0);
+        assert_eq!(g.len(), 4, "gradient length");
+        for s in 0..4 {
+            let e: Vec<f64> = logits[s].iter().map(|v| v.exp()).collect();
+            let total: f64 = e.iter().sum();
+            for j in 0..3 {
+                let onehot = if j == targets[s] { 1.0 } else { 0.0 };
+                assert_close(
+                    g[s][j],
+                    (e[j] / total - onehot) / 4.0,
+                    1e-12,
+                    1e-14,
+                    &format!("stable_ce d logits[{s}][{j}] at {p:?}"),
+                );
+            }
+        }
+        let fd = fd_gradient(
+            &|q: &[f64]| {
+                let l: Vec<[f64; 3]> = (0..4).map(|s| arr(&q[3 * s..])).collect();
+                stable_ce(&l, &targets)
+            },
+            &p,
+        );
+        let flat: Vec<f64> = g.iter().flatten().copied().collect();
+        assert_all_close(
+            &flat,
+            &fd,
+            FD_REL,
+            FD_ABS,
+            "stable_ce vs finite differences",
+        );
+    }
+    // Tied logits: still the exact softmax gradient.
+    let g = stable_ce_backward(&[[1.0, 1.0, 1.0]], &[0], 1.0);
+    assert_all_close(
+        &g[0],
+        &[1.0 / 3.0 - 1.0, 1.0 / 3.0, 1.0 / 3.0],
+        1e-12,
+        1e-15,
+        "stable_ce with tied logits",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Edges: empty slices, f32 in loops.
+
+#[test]
+fn empty_slices_give_empty_gradients() {
+    let (gx, gw) = slice_params_backward(&[], &[], 1.0);
+    assert!(gx.is_empty() && gw.is_empty(), "got {gx:?}, {gw:?}");
+    assert_eq!(
+        iter_dot_value_and_backward(&[], &[], 1.0),
+        (0.0, (vec![], vec![]))
+    );
+}
+
+#[differentiate]
+fn rnn32(x: &[f32], w: f32, u: f32) -> f32 {
+    let mut h = 0.0;
+    for t in 0..x.len() {
+        h = (w * h + u * x[t]).tanh();
+    }
+    h
+}
+
+#[differentiate]
+fn rnn64(x: &[f64], w: f64, u: f64) -> f64 {
+    let mut h = 0.0;
+    for t in 0..x.len() {
+        h = (w * h + u * x[t]).tanh();
+    }
+    h
+}
+
+#[test]
+fn f32_loops_match_f64() {
+    let mut r = rng(529);
+    for _ in 0..POINTS {
+        let p: Vec<f32> = uniform_vec(&mut r, 8, -1.5, 1.5)
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
+        let (gx, gw, gu): (Vec<f32>, f32, f32) = rnn32_backward(&p[..6], p[6], p[7], 1.0);
+        let q: Vec<f64> = p.iter().map(|&v| v as f64).collect();
+        let (ex, ew, eu) = rnn64_backward(&q[..6], q[6], q[7], 1.0);
+        let got: Vec<f64> = gx.iter().chain([&gw, &gu]).map(|&v| v as f64).collect();
+        let want = [ex, vec![ew, eu]].concat();
+        assert_all_close(&got, &want, F32_REL, F32_ABS, &format!("rnn32 at {p:?}"));
+        assert_close(
+            rnn32(&p[..6], p[6], p[7]) as f64,
+            rnn64(&q[..6], q[6], q[7]),
+            F32_REL,
+            F32_ABS,
+            "rnn32 value",
+        );
+    }
+}

@@ -7,6 +7,9 @@
 //! chain rule and the accumulation of several paths are exercised too. Points
 //! are drawn inside each function's smooth domain (see the samplers).
 
+// `x / x` and `x - x` are deliberate in `self_ops`.
+#![allow(clippy::eq_op)]
+
 mod common;
 
 use common::*;
@@ -1851,4 +1854,98 @@ fn f32_conventions_at_kinks() {
     let (dx, dy): (f32, f32) = kink32_backward(0.0, 0.0, 1.0);
     // relu'(0) = 0, abs'(0) = 0, max tie to the second argument.
     assert_eq!((dx, dy), (0.0, 1.0));
+}
+
+// ---------------------------------------------------------------------------
+// Edges of straight-line bodies.
+
+#[differentiate]
+fn unused_param(x: f64, _y: f64) -> f64 {
+    x * 2.0
+}
+
+#[differentiate]
+fn constant_body(_x: f64) -> f64 {
+    let k = 3.0;
+    k * k
+}
+
+#[differentiate]
+fn self_ops(x: f64) -> f64 {
+    x / x + x * x - x + (x - x) * 5.0
+}
+
+#[test]
+fn unused_params_and_constants_get_zero_gradient() {
+    assert_eq!(unused_param_backward(1.5, -2.0, 1.0), (2.0, 0.0));
+    assert_eq!(unused_param(1.5, -2.0), 3.0);
+    assert_eq!(constant_body_value_and_backward(1.5, 1.0), (9.0, 0.0));
+    assert_eq!(constant_body(-1.0), 9.0);
+}
+
+#[test]
+fn a_variable_against_itself() {
+    // x / x is 1 and x - x is 0: their derivatives cancel exactly to 0.
+    check1(
+        "self_ops",
+        112,
+        |r| vec![away_from_zero(r, 0.2, 3.0)],
+        self_ops,
+        self_ops_value_and_backward,
+        self_ops_backward,
+        |q| q[0] / q[0] + q[0] * q[0] - q[0] + (q[0] - q[0]) * 5.0,
+    );
+    assert_eq!(self_ops_backward(2.0, 1.0), 3.0);
+}
+
+#[differentiate]
+fn nested_array_param(m: [[f64; 2]; 2], v: [f64; 2]) -> f64 {
+    (m[0][0] * v[0] + m[0][1] * v[1]).exp() - m[1][0] * m[1][1] * v[0]
+}
+
+#[test]
+fn nested_array_params_give_nested_arrays() {
+    check_scalar(
+        "nested_array_param",
+        113,
+        |r| uniform_vec(r, 6, -1.5, 1.5),
+        |p| nested_array_param(arr2(p), arr(&p[4..])),
+        |p, d| {
+            let (v, (gm, gv)): (f64, ([[f64; 2]; 2], [f64; 2])) =
+                nested_array_param_value_and_backward(arr2(p), arr(&p[4..]), d);
+            (v, [flat2(gm), gv.to_vec()].concat())
+        },
+        |p, d| {
+            let (gm, gv) = nested_array_param_backward(arr2(p), arr(&p[4..]), d);
+            [flat2(gm), gv.to_vec()].concat()
+        },
+        |q| (q[0] * q[4] + q[1] * q[5]).exp() - q[2] * q[3] * q[4],
+    );
+}
+
+#[differentiate]
+pub fn public_fn(x: f64) -> f64 {
+    x * x
+}
+
+mod inner {
+    use neuron::differentiate;
+
+    #[differentiate]
+    pub(crate) fn crate_visible(x: f64, y: f64) -> f64 {
+        x * y
+    }
+}
+
+#[test]
+fn generated_fns_have_the_same_visibility() {
+    // Callable from outside their module exactly as the forward fn is.
+    assert_eq!(public_fn_backward(3.0, 1.0), 6.0);
+    assert_eq!(public_fn(3.0), 9.0);
+    assert_eq!(inner::crate_visible_backward(2.0, 5.0, 1.0), (5.0, 2.0));
+    assert_eq!(
+        inner::crate_visible_value_and_backward(2.0, 5.0, 1.0).0,
+        10.0
+    );
+    assert_eq!(inner::crate_visible(2.0, 5.0), 10.0);
 }
