@@ -23,6 +23,10 @@ pub struct Context<'a> {
     adj_mem: HashMap<MemId, Ident>,
     /// Values the reverse sweep reads in a block other than the top one.
     pub taped: HashSet<ValueId>,
+    /// Values the reverse sweep recomputes instead of reading a tape.
+    pub recomputed: HashSet<ValueId>,
+    /// How many adjoint contributions each value receives (see `reverse`).
+    pub contributions: HashMap<ValueId, Contributions>,
     pub tape_names: HashMap<ValueId, Ident>,
     pub counters: HashMap<BlockId, Ident>,
     consts: HashMap<ValueId, TokenStream>,
@@ -39,6 +43,8 @@ impl<'a> Context<'a> {
             adj_value: HashMap::new(),
             adj_mem: HashMap::new(),
             taped: HashSet::new(),
+            recomputed: HashSet::new(),
+            contributions: HashMap::new(),
             tape_names: HashMap::new(),
             counters: HashMap::new(),
             consts: HashMap::new(),
@@ -138,6 +144,12 @@ impl<'a> Context<'a> {
         a
     }
 
+    /// Makes `v`'s adjoint another name for `d` (a contribution with partial 1
+    /// that is the only one `v` gets).
+    pub fn alias(&mut self, v: ValueId, d: Ident) {
+        self.adj_value.insert(v, d);
+    }
+
     /// Gives a scalar parameter's value and adjoint the same gradient name.
     pub fn set_param_adjoint(&mut self, v: Option<ValueId>, m: Option<MemId>, name: Ident) {
         if let Some(v) = v {
@@ -198,6 +210,17 @@ impl<'a> Context<'a> {
         }
         p
     }
+}
+
+/// How a value's adjoint is built.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Contributions {
+    /// Nothing flows into it: its definition needs no reverse code.
+    None,
+    /// Exactly one contribution, in the value's own block: `let d_v = …;`.
+    One,
+    /// Several: `let mut d_v = 0.0;` and `d_v += …;` at each.
+    Many,
 }
 
 /// Whether `ident` occurs in `ts`.

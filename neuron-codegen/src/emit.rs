@@ -8,29 +8,281 @@ use crate::rules;
 use crate::signature::Signature;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use std::collections::{HashMap, HashSet};
 
-/// The forward sweep of the body.
-pub fn forward(cx: &mut Context) -> TokenStream {
-    block(cx, &cx.ir.body)
+/// The forward sweep of the body. `reverse` is the reverse sweep already
+/// generated: a value it does not mention and that is used once, just
+/// after, is written inline into its use, so the forward sweep reads like
+/// the source it came from.
+pub fn forward(cx: &mut Context, reverse: &TokenStream) -> TokenStream {
+    let inline = plan_inlining(cx, reverse);
+    let mut f = Forward {
+        inline,
+        exprs: HashMap::new(),
+    };
+    f.block(cx, &cx.ir.body)
 }
 
-fn block(cx: &mut Context, b: &Block) -> TokenStream {
-    let mut out = TokenStream::new();
-    for inst in &b.insts {
-        out.extend(inst_fwd(cx, inst));
-        if b.id != 0 {
-            out.extend(save(cx, b.id, inst));
+/// Operator precedence, lowest first, for parenthesising inlined operands.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Prec {
+    Other,
+    Compare,
+    Add,
+    Mul,
+    Cast,
+    Unary,
+    Atom,
+}
+
+struct Forward {
+    inline: HashSet<ValueId>,
+    exprs: HashMap<ValueId, (TokenStream, Prec)>,
+}
+
+impl Forward {
+    /// Value `v` as an operand that binds at least as tightly as `min`.
+    fn operand(&self, cx: &Context, v: ValueId, min: Prec) -> TokenStream {
+        match self.exprs.get(&v) {
+            Some((t, p)) if *p < min => quote!((#t)),
+            Some((t, _)) => t.clone(),
+            None => cx.val(v),
         }
     }
-    if b.id != 0
-        && reverse::defined_values(b)
-            .iter()
-            .any(|v| cx.taped.contains(v))
-    {
-        let c = cx.counter(b.id);
-        out.extend(quote!(#c += 1;));
+
+    fn index_path(&self, cx: &Context, idx: &[ValueId]) -> TokenStream {
+        let parts = idx.iter().map(|v| self.operand(cx, *v, Prec::Other));
+        quote!(#([#parts])*)
     }
-    out
+
+    fn block(&mut self, cx: &mut Context, b: &Block) -> TokenStream {
+        let mut out = TokenStream::new();
+        for inst in &b.insts {
+            out.extend(self.inst(cx, inst));
+            if b.id != 0 {
+                out.extend(save(cx, b.id, inst));
+            }
+        }
+        if b.id != 0
+            && reverse::defined_values(b)
+                .iter()
+                .any(|v| cx.taped.contains(v))
+        {
+            let c = cx.counter(b.id);
+            out.extend(quote!(#c += 1;));
+        }
+        out
+    }
+
+    /// The right-hand side of a value definition and its precedence.
+    fn rhs(&self, cx: &Context, op: &Op, args: &[ValueId]) -> Option<(TokenStream, Prec)> {
+        let o = |v: ValueId, p: Prec| self.operand(cx, v, p);
+        Some(match op {
+            Op::Param(_) | Op::Const(_) => return None,
+            Op::Rule(rule) => match rule.form {
+                rules::Form::Binary(sym) => {
+                    let p = if sym == "+" || sym == "-" {
+                        Prec::Add
+                    } else {
+                        Prec::Mul
+                    };
+                    let a = [o(args[0], p), o(args[1], next(p))];
+                    (rules::forward(rule, &a), p)
+                }
+                rules::Form::Neg => (
+                    rules::forward(rule, &[o(args[0], Prec::Unary)]),
+                    Prec::Unary,
+                ),
+                rules::Form::Method if cx.is_const(args[0]) => {
+                    // `2.0.exp()` has an ambiguous receiver type: write `f64::exp(2.0)`.
+                    let (f, m) = (cx.float(), format_ident!("{}", rule.name));
+                    let a = args.iter().map(|v| o(*v, Prec::Other));
+                    (quote!(#f::#m(#(#a),*)), Prec::Atom)
+                }
+                rules::Form::Method => {
+                    let mut a = vec![o(args[0], Prec::Atom)];
+                    a.extend(args[1..].iter().map(|v| o(*v, Prec::Other)));
+                    (rules::forward(rule, &a), Prec::Atom)
+                }
+                rules::Form::Activation => {
+                    let a: Vec<TokenStream> = args.iter().map(|v| o(*v, Prec::Other)).collect();
+                    (rules::forward(rule, &a), Prec::Atom)
+                }
+            },
+            Op::Binary(op) => {
+                let p = binary_prec(op);
+                let right = if p == Prec::Compare || p == Prec::Other {
+                    next(p)
+                } else {
+                    next(p)
+                };
+                let (x, y) = (
+                    o(args[0], if p == Prec::Compare { next(p) } else { p }),
+                    o(args[1], right),
+                );
+                (quote!(#x #op #y), p)
+            }
+            Op::Unary(op) => {
+                let x = o(args[0], Prec::Unary);
+                (quote!(#op #x), Prec::Unary)
+            }
+            Op::Cast(ty) => {
+                let x = o(args[0], Prec::Cast);
+                (quote!(#x as #ty), Prec::Cast)
+            }
+            Op::IntMethod(m) => {
+                let x = o(args[0], Prec::Atom);
+                let rest = args[1..].iter().map(|v| o(*v, Prec::Other));
+                (quote!(#x.#m(#(#rest),*)), Prec::Atom)
+            }
+            Op::Len(m) | Op::Snapshot(m) => {
+                let n = cx.mem(*m);
+                let idx = self.index_path(cx, args);
+                if matches!(op, Op::Len(_)) {
+                    (quote!(#n #idx.len()), Prec::Atom)
+                } else {
+                    (quote!(#n #idx), Prec::Atom)
+                }
+            }
+        })
+    }
+
+    fn inst(&mut self, cx: &mut Context, inst: &Inst) -> TokenStream {
+        match inst {
+            Inst::Def { dst, op, args } => {
+                let Some((rhs, prec)) = self.rhs(cx, op, args) else {
+                    return quote!();
+                };
+                if self.inline.contains(dst) {
+                    self.exprs.insert(*dst, (rhs, prec));
+                    return quote!();
+                }
+                let name = &cx.ir.values[*dst].name;
+                quote!(let #name = #rhs;)
+            }
+            Inst::Load { dst, mem, index } => {
+                let m = cx.mem(*mem);
+                let idx = self.index_path(cx, index);
+                if self.inline.contains(dst) {
+                    self.exprs.insert(*dst, (quote!(#m #idx), Prec::Atom));
+                    return quote!();
+                }
+                let name = &cx.ir.values[*dst].name;
+                quote!(let #name = #m #idx;)
+            }
+            Inst::Store { mem, index, src } => {
+                let m = cx.mem(*mem);
+                let idx = self.index_path(cx, index);
+                let v = self.operand(cx, *src, Prec::Other);
+                quote!(#m #idx = #v;)
+            }
+            Inst::Init { mem, init } => {
+                let m = cx.mem(*mem);
+                let mutability = if cx.ir.mems[*mem].mutated {
+                    quote!(mut)
+                } else {
+                    quote!()
+                };
+                let rhs = match init {
+                    MemInit::Verbatim(t) => t.clone(),
+                    MemInit::List(vs) => {
+                        let vs = vs.iter().map(|v| self.operand(cx, *v, Prec::Other));
+                        quote!([#(#vs),*])
+                    }
+                    MemInit::Copy { from, index } => {
+                        let f = cx.mem(*from);
+                        let idx = self.index_path(cx, index);
+                        quote!(#f #idx)
+                    }
+                    MemInit::Scalar(v) => self.operand(cx, *v, Prec::Other),
+                };
+                quote!(let #mutability #m = #rhs;)
+            }
+            Inst::For {
+                var,
+                lo,
+                hi,
+                inclusive,
+                rev,
+                body,
+            } => {
+                let (lo, hi) = (
+                    self.operand(cx, *lo, Prec::Cast),
+                    self.operand(cx, *hi, Prec::Cast),
+                );
+                let inner = self.block(cx, body);
+                let range = if *inclusive {
+                    quote!(#lo..=#hi)
+                } else {
+                    quote!(#lo..#hi)
+                };
+                let range = if *rev { quote!((#range).rev()) } else { range };
+                let name = &cx.ir.values[*var].name;
+                let var = if mentions(&inner, name) {
+                    quote!(#name)
+                } else {
+                    quote!(_)
+                };
+                quote!(for #var in #range { #inner })
+            }
+            Inst::While {
+                cond,
+                cond_value,
+                body,
+                count,
+            } => {
+                let c = self.block(cx, cond);
+                let cv = self.operand(cx, *cond_value, Prec::Other);
+                let inner = self.block(cx, body);
+                let n = &cx.ir.values[*count].name;
+                quote! {
+                    let mut #n = 0usize;
+                    while { #c #cv } {
+                        #inner
+                        #n += 1;
+                    }
+                }
+            }
+            Inst::If { cond, then, els } => {
+                let c = self.operand(cx, *cond, Prec::Other);
+                let t = self.block(cx, then);
+                let e = self.block(cx, els);
+                if e.is_empty() {
+                    quote!(if #c { #t })
+                } else {
+                    quote!(if #c { #t } else { #e })
+                }
+            }
+            Inst::Call { func, args, out } => {
+                let o = cx.mem(*out).clone();
+                let args: Vec<TokenStream> = args
+                    .iter()
+                    .map(|a| match a {
+                        Arg::Value(v) => self.operand(cx, *v, Prec::Other),
+                        Arg::Mem {
+                            mem,
+                            by_ref,
+                            snapshot,
+                        } => {
+                            let n = match snapshot {
+                                Some(s) => cx.val(*s),
+                                None => {
+                                    let n = cx.mem(*mem);
+                                    quote!(#n)
+                                }
+                            };
+                            if *by_ref {
+                                quote!(&#n)
+                            } else {
+                                n
+                            }
+                        }
+                    })
+                    .collect();
+                quote!(let #o = #func(#(#args),*);)
+            }
+        }
+    }
 }
 
 /// Pushes the value an instruction defined, if the reverse sweep reads it.
@@ -54,160 +306,167 @@ fn save(cx: &mut Context, b: BlockId, inst: &Inst) -> TokenStream {
     }
 }
 
-fn inst_fwd(cx: &mut Context, inst: &Inst) -> TokenStream {
+fn next(p: Prec) -> Prec {
+    match p {
+        Prec::Other => Prec::Compare,
+        Prec::Compare => Prec::Add,
+        Prec::Add => Prec::Mul,
+        Prec::Mul => Prec::Cast,
+        Prec::Cast => Prec::Unary,
+        Prec::Unary | Prec::Atom => Prec::Atom,
+    }
+}
+
+fn binary_prec(op: &syn::BinOp) -> Prec {
+    use syn::BinOp::*;
+    match op {
+        Add(_) | Sub(_) => Prec::Add,
+        Mul(_) | Div(_) | Rem(_) => Prec::Mul,
+        Eq(_) | Ne(_) | Lt(_) | Le(_) | Gt(_) | Ge(_) => Prec::Compare,
+        _ => Prec::Other,
+    }
+}
+
+/// The values written inline: defined by a pure instruction, used exactly
+/// once by a later instruction of the same block, not read by the reverse
+/// sweep, and (for loads) with no write to the memory they read in between.
+fn plan_inlining(cx: &Context, reverse: &TokenStream) -> HashSet<ValueId> {
+    let mut mentioned = HashSet::new();
+    crate::context::idents(reverse, &mut mentioned);
+    let mut uses: HashMap<ValueId, usize> = HashMap::new();
+    count_uses(&cx.ir.body, &mut uses);
+    if let Output::Value(v) = cx.ir.output {
+        *uses.entry(v).or_default() += 2;
+    }
+    let mut inline = HashSet::new();
+    plan_block(cx, &cx.ir.body, &uses, &mentioned, &mut inline);
+    inline
+}
+
+fn plan_block(
+    cx: &Context,
+    b: &Block,
+    uses: &HashMap<ValueId, usize>,
+    mentioned: &HashSet<String>,
+    inline: &mut HashSet<ValueId>,
+) {
+    // Memory each inlined expression reads, to stop a load moving past a store.
+    let mut reads: HashMap<ValueId, HashSet<MemId>> = HashMap::new();
+    for (i, inst) in b.insts.iter().enumerate() {
+        for child in children(inst) {
+            plan_block(cx, child, uses, mentioned, inline);
+        }
+        let (dst, mut read) = match inst {
+            Inst::Def { dst, op, args }
+                if !matches!(op, Op::Param(_) | Op::Const(_) | Op::Snapshot(_)) =>
+            {
+                let mut r = HashSet::new();
+                if let Op::Len(m) = op {
+                    r.insert(*m);
+                }
+                for a in args {
+                    r.extend(reads.get(a).cloned().unwrap_or_default());
+                }
+                (*dst, r)
+            }
+            Inst::Load { dst, mem, index } => {
+                let mut r: HashSet<MemId> = HashSet::from([*mem]);
+                for a in index {
+                    r.extend(reads.get(a).cloned().unwrap_or_default());
+                }
+                (*dst, r)
+            }
+            _ => continue,
+        };
+        let read_back = mentioned.contains(&cx.ir.values[dst].name.to_string())
+            && !cx.recomputed.contains(&dst);
+        if uses.get(&dst).copied() != Some(1) || read_back || cx.taped.contains(&dst) {
+            continue;
+        }
+        let Some(j) = b.insts[i + 1..]
+            .iter()
+            .position(|later| operands(later).contains(&dst))
+            .map(|k| k + i + 1)
+        else {
+            continue;
+        };
+        let blocked = b.insts[i + 1..j]
+            .iter()
+            .any(|between| writes_any(between, &read));
+        if !blocked {
+            inline.insert(dst);
+            reads.insert(dst, std::mem::take(&mut read));
+        }
+    }
+}
+
+fn children(inst: &Inst) -> Vec<&Block> {
     match inst {
-        Inst::Def { dst, op, args } => {
-            let name = &cx.ir.values[*dst].name;
-            let a: Vec<TokenStream> = args.iter().map(|v| cx.val(*v)).collect();
-            let rhs = match op {
-                Op::Param(_) | Op::Const(_) => return quote!(),
-                Op::Rule(rule) => {
-                    if rule.form == rules::Form::Method && cx.is_const(args[0]) {
-                        // `2.0.exp()` has an ambiguous receiver type: write `f64::exp(2.0)`.
-                        let (f, m) = (cx.float(), format_ident!("{}", rule.name));
-                        quote!(#f::#m(#(#a),*))
-                    } else {
-                        rules::forward(rule, &a)
-                    }
-                }
-                Op::Binary(op) => {
-                    let (x, y) = (&a[0], &a[1]);
-                    quote!(#x #op #y)
-                }
-                Op::Unary(op) => {
-                    let x = &a[0];
-                    quote!(#op #x)
-                }
-                Op::Cast(ty) => {
-                    let x = &a[0];
-                    quote!(#x as #ty)
-                }
-                Op::IntMethod(m) => {
-                    let (x, rest) = (&a[0], &a[1..]);
-                    quote!(#x.#m(#(#rest),*))
-                }
-                Op::Len(m) | Op::Snapshot(m) => {
-                    let n = cx.mem(*m);
-                    let idx = cx.index_path(args);
-                    if matches!(op, Op::Len(_)) {
-                        quote!(#n #idx.len())
-                    } else {
-                        quote!(#n #idx)
-                    }
-                }
-            };
-            quote!(let #name = #rhs;)
-        }
-        Inst::Load { dst, mem, index } => {
-            let name = &cx.ir.values[*dst].name;
-            let m = cx.mem(*mem);
-            let idx = cx.index_path(index);
-            quote!(let #name = #m #idx;)
-        }
-        Inst::Store { mem, index, src } => {
-            let m = cx.mem(*mem);
-            let idx = cx.index_path(index);
-            let v = cx.val(*src);
-            quote!(#m #idx = #v;)
-        }
-        Inst::Init { mem, init } => {
-            let m = cx.mem(*mem);
-            let mutability = if cx.ir.mems[*mem].mutated {
-                quote!(mut)
+        Inst::For { body, .. } => vec![body],
+        Inst::While { cond, body, .. } => vec![cond, body],
+        Inst::If { then, els, .. } => vec![then, els],
+        _ => vec![],
+    }
+}
+
+/// Whether an instruction may write any of `mems` (calls and nested blocks
+/// are taken to write everything they could reach).
+fn writes_any(inst: &Inst, mems: &HashSet<MemId>) -> bool {
+    if mems.is_empty() {
+        return false;
+    }
+    match inst {
+        Inst::Store { mem, .. } => mems.contains(mem),
+        Inst::Call { .. } | Inst::For { .. } | Inst::While { .. } | Inst::If { .. } => true,
+        _ => false,
+    }
+}
+
+/// The values an instruction reads directly (not in nested blocks).
+fn operands(inst: &Inst) -> Vec<ValueId> {
+    match inst {
+        Inst::Def { args, op, .. } => {
+            if matches!(op, Op::Const(_) | Op::Param(_)) {
+                vec![]
             } else {
-                quote!()
-            };
-            let rhs = match init {
-                MemInit::Verbatim(t) => t.clone(),
-                MemInit::List(vs) => {
-                    let vs = vs.iter().map(|v| cx.val(*v));
-                    quote!([#(#vs),*])
-                }
-                MemInit::Copy { from, index } => {
-                    let f = cx.mem(*from);
-                    let idx = cx.index_path(index);
-                    quote!(#f #idx)
-                }
-                MemInit::Scalar(v) => cx.val(*v),
-            };
-            quote!(let #mutability #m = #rhs;)
-        }
-        Inst::For {
-            var,
-            lo,
-            hi,
-            inclusive,
-            rev,
-            body,
-        } => {
-            let inner = block(cx, body);
-            let (lo, hi) = (cx.val(*lo), cx.val(*hi));
-            let range = if *inclusive {
-                quote!(#lo..=#hi)
-            } else {
-                quote!(#lo..#hi)
-            };
-            let range = if *rev { quote!((#range).rev()) } else { range };
-            let name = &cx.ir.values[*var].name;
-            let var = if mentions(&inner, name) {
-                quote!(#name)
-            } else {
-                quote!(_)
-            };
-            quote!(for #var in #range { #inner })
-        }
-        Inst::While {
-            cond,
-            cond_value,
-            body,
-            count,
-        } => {
-            let c = block(cx, cond);
-            let cv = cx.val(*cond_value);
-            let inner = block(cx, body);
-            let n = &cx.ir.values[*count].name;
-            quote! {
-                let mut #n = 0usize;
-                while { #c #cv } {
-                    #inner
-                    #n += 1;
-                }
+                args.clone()
             }
         }
-        Inst::If { cond, then, els } => {
-            let c = cx.val(*cond);
-            let t = block(cx, then);
-            let e = block(cx, els);
-            if e.is_empty() {
-                quote!(if #c { #t })
-            } else {
-                quote!(if #c { #t } else { #e })
-            }
+        Inst::Load { index, .. } => index.clone(),
+        Inst::Store { index, src, .. } => {
+            let mut v = index.clone();
+            v.push(*src);
+            v
         }
-        Inst::Call { func, args, out } => {
-            let o = cx.mem(*out);
-            let args = args.iter().map(|a| match a {
-                Arg::Value(v) => cx.val(*v),
-                Arg::Mem {
-                    mem,
-                    by_ref,
-                    snapshot,
-                } => {
-                    let n = match snapshot {
-                        Some(s) => cx.val(*s),
-                        None => {
-                            let n = cx.mem(*mem);
-                            quote!(#n)
-                        }
-                    };
-                    if *by_ref {
-                        quote!(&#n)
-                    } else {
-                        n
-                    }
-                }
-            });
-            quote!(let #o = #func(#(#args),*);)
+        Inst::Init { init, .. } => match init {
+            MemInit::Verbatim(_) => vec![],
+            MemInit::List(vs) => vs.clone(),
+            MemInit::Copy { index, .. } => index.clone(),
+            MemInit::Scalar(v) => vec![*v],
+        },
+        Inst::For { lo, hi, .. } => vec![*lo, *hi],
+        Inst::While { .. } => vec![],
+        Inst::If { cond, .. } => vec![*cond],
+        Inst::Call { args, .. } => args
+            .iter()
+            .filter_map(|a| match a {
+                Arg::Value(v) => Some(*v),
+                Arg::Mem { snapshot, .. } => *snapshot,
+            })
+            .collect(),
+    }
+}
+
+fn count_uses(b: &Block, uses: &mut HashMap<ValueId, usize>) {
+    for inst in &b.insts {
+        for v in operands(inst) {
+            *uses.entry(v).or_default() += 1;
+        }
+        if let Inst::While { cond_value, .. } = inst {
+            *uses.entry(*cond_value).or_default() += 2;
+        }
+        for child in children(inst) {
+            count_uses(child, uses);
         }
     }
 }

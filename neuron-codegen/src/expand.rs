@@ -57,7 +57,7 @@ pub fn expand(mut item: ItemFn) -> Result<TokenStream, Error> {
     }
     let d_output = cx.names.fresh("d_output");
     let rev = reverse::sweep(&mut cx, &d_output);
-    let fwd = emit::forward(&mut cx);
+    let fwd = emit::forward(&mut cx, &rev);
     let tapes = emit::tapes(&mut cx);
     let output = match ir.output {
         crate::ir::Output::Value(v) => cx.val(v),

@@ -5,20 +5,18 @@
 //! partials from the rule table. A store `m[i] = v` hands `d_m[i]` to `d_v`
 //! and clears it; a load `v = m[i]` adds `d_v` back into `d_m[i]`.
 
-use crate::context::{idents, mentions, Context};
+use crate::context::{idents, mentions, Context, Contributions};
 use crate::ir::*;
 use crate::rules::{self, Partial};
 use proc_macro2::TokenStream;
 use quote::quote;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// The reverse sweep of the function body, starting from `d_output`.
 pub fn sweep(cx: &mut Context, d_output: &syn::Ident) -> TokenStream {
+    count_contributions(cx);
     let seed = match cx.ir.output {
-        Output::Value(v) if cx.active(v) => {
-            let d = cx.adj(v);
-            quote!(#d += #d_output;)
-        }
+        Output::Value(v) if cx.active(v) => add_to(cx, v, d_output, Partial::One),
         Output::Mem(m) if cx.active_mem(m) => {
             let d = cx.adj_mem(m);
             quote!(::neuron::__private::accumulate(&mut #d, #d_output);)
@@ -51,13 +49,15 @@ fn declarations(cx: &mut Context, b: &Block, body: &TokenStream) -> TokenStream 
     let mut out = TokenStream::new();
     for inst in &b.insts {
         match inst {
-            Inst::Def { dst, op, .. } if !matches!(op, Op::Param(_)) && cx.active(*dst) => {
+            Inst::Def { dst, op, .. }
+                if !matches!(op, Op::Param(_)) && cx.active(*dst) && many(cx, *dst) =>
+            {
                 let d = cx.adj(*dst);
                 if mentions(body, &d) {
                     out.extend(quote!(let mut #d = 0.0;));
                 }
             }
-            Inst::Load { dst, .. } if cx.active(*dst) => {
+            Inst::Load { dst, .. } if cx.active(*dst) && many(cx, *dst) => {
                 let d = cx.adj(*dst);
                 if mentions(body, &d) {
                     out.extend(quote!(let mut #d = 0.0;));
@@ -176,6 +176,7 @@ fn pops(cx: &mut Context, b: &Block, rev: &TokenStream) -> TokenStream {
         }
         let n = value.name.clone();
         if recompute.contains(v) {
+            cx.recomputed.insert(*v);
             let code = recomputable(cx, inst).unwrap_or_default();
             loads.extend(quote!(let #n = #code;));
         } else {
@@ -272,7 +273,142 @@ fn accumulate(target: TokenStream, d: &syn::Ident, p: Partial) -> TokenStream {
         Partial::Zero => quote!(),
         Partial::One => quote!(#target += #d;),
         Partial::MinusOne => quote!(#target -= #d;),
-        Partial::Expr(e) => quote!(#target += #d * (#e);),
+        Partial::Expr(e) => {
+            let e = paren(e);
+            quote!(#target += #d * #e;)
+        }
+    }
+}
+
+/// `d_v += d * p`, or where this is `v`'s only contribution, `let d_v = d * p;`
+/// (and for `p = 1` no statement at all: `d_v` becomes another name for `d`).
+fn add_to(cx: &mut Context, v: ValueId, d: &syn::Ident, p: Partial) -> TokenStream {
+    if many(cx, v) {
+        let dv = cx.adj(v);
+        return accumulate(quote!(#dv), d, p);
+    }
+    match p {
+        Partial::Zero => quote!(),
+        Partial::One => {
+            cx.alias(v, d.clone());
+            quote!()
+        }
+        Partial::MinusOne => {
+            let dv = cx.adj(v);
+            quote!(let #dv = -#d;)
+        }
+        Partial::Expr(e) => {
+            let dv = cx.adj(v);
+            let e = paren(e);
+            quote!(let #dv = #d * #e;)
+        }
+    }
+}
+
+/// Whether nothing flows into `v`'s adjoint.
+fn dead(cx: &Context, v: ValueId) -> bool {
+    cx.contributions.get(&v).copied() == Some(Contributions::None)
+}
+
+/// Whether `v`'s adjoint is an accumulator (declared, then `+=`).
+fn many(cx: &Context, v: ValueId) -> bool {
+    cx.contributions.get(&v).copied() == Some(Contributions::Many)
+}
+
+/// Parentheses around a partial unless it is a name, literal, call or method chain.
+fn paren(e: TokenStream) -> TokenStream {
+    let simple = e.clone().into_iter().all(|tt| match tt {
+        proc_macro2::TokenTree::Punct(p) => p.as_char() == '.' || p.as_char() == ':',
+        _ => true,
+    });
+    if simple {
+        e
+    } else {
+        quote!((#e))
+    }
+}
+
+/// Counts, for every active value, the adjoint contributions it will get.
+/// One contribution in the value's own block lets the reverse sweep bind the
+/// adjoint with `let` instead of declaring and accumulating it.
+fn count_contributions(cx: &mut Context) {
+    let mut seen: HashMap<ValueId, (usize, bool)> = HashMap::new();
+    let mut add = |v: ValueId, block: BlockId, simple: bool, cx: &Context| {
+        let e = seen.entry(v).or_insert((0, true));
+        e.0 += 1;
+        e.1 &= simple && cx.ir.values[v].block == block;
+    };
+    if let Output::Value(v) = cx.ir.output {
+        add(v, 0, true, cx);
+    }
+    walk(cx, &cx.ir.body, &mut add);
+    for (v, value) in cx.ir.values.iter().enumerate() {
+        let c = match seen.get(&v) {
+            None => Contributions::None,
+            Some((1, true)) => Contributions::One,
+            Some(_) => Contributions::Many,
+        };
+        let param = value.block == 0
+            && cx
+                .ir
+                .body
+                .insts
+                .iter()
+                .any(|i| matches!(i, Inst::Def { dst, op: Op::Param(_), .. } if *dst == v));
+        cx.contributions
+            .insert(v, if param { Contributions::Many } else { c });
+    }
+}
+
+fn walk(cx: &Context, b: &Block, add: &mut impl FnMut(ValueId, BlockId, bool, &Context)) {
+    for inst in &b.insts {
+        match inst {
+            Inst::Def {
+                dst,
+                op: Op::Rule(rule),
+                args,
+            } if cx.active(*dst) => {
+                let names: Vec<TokenStream> = args.iter().map(|_| quote!(x)).collect();
+                let f = cx.float();
+                let partials = (rule.partials)(&rules::Names {
+                    a: &names,
+                    y: &quote!(y),
+                    float: &f,
+                });
+                for (a, p) in args.iter().zip(partials) {
+                    if cx.active(*a) && !matches!(p, Partial::Zero) {
+                        add(*a, b.id, true, cx);
+                    }
+                }
+            }
+            Inst::Store { mem, src, .. } if cx.active_mem(*mem) && cx.active(*src) => {
+                add(*src, b.id, true, cx)
+            }
+            Inst::Init { mem, init } if cx.active_mem(*mem) => match init {
+                MemInit::Scalar(v) if cx.active(*v) => add(*v, b.id, true, cx),
+                MemInit::List(vs) => {
+                    for v in vs.iter().filter(|v| cx.active(**v)) {
+                        add(*v, b.id, true, cx);
+                    }
+                }
+                _ => {}
+            },
+            Inst::Call { args, out, .. } if cx.active_mem(*out) => {
+                for a in args {
+                    if let Arg::Value(v) = a {
+                        if cx.active(*v) {
+                            add(*v, b.id, false, cx);
+                        }
+                    }
+                }
+            }
+            Inst::For { body, .. } | Inst::While { body, .. } => walk(cx, body, add),
+            Inst::If { then, els, .. } => {
+                walk(cx, then, add);
+                walk(cx, els, add);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -282,7 +418,7 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             dst,
             op: Op::Rule(rule),
             args,
-        } if cx.active(*dst) => {
+        } if cx.active(*dst) && !dead(cx, *dst) => {
             let a: Vec<TokenStream> = args.iter().map(|v| cx.val(*v)).collect();
             let y = cx.val(*dst);
             let f = cx.float();
@@ -295,13 +431,12 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             let mut out = TokenStream::new();
             for (arg, p) in args.iter().zip(partials) {
                 if cx.active(*arg) {
-                    let da = cx.adj(*arg);
-                    out.extend(accumulate(quote!(#da), &d, p));
+                    out.extend(add_to(cx, *arg, &d, p));
                 }
             }
             out
         }
-        Inst::Load { dst, mem, index } if cx.active(*dst) => {
+        Inst::Load { dst, mem, index } if cx.active(*dst) && !dead(cx, *dst) => {
             let d = cx.adj(*dst);
             let dm = cx.adj_mem(*mem);
             let idx = cx.index_path(index);
@@ -312,9 +447,12 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
         {
             let dm = cx.adj_mem(*mem);
             let idx = cx.index_path(index);
-            let take = if cx.active(*src) {
+            let take = if cx.active(*src) && many(cx, *src) {
                 let ds = cx.adj(*src);
                 quote!(#ds += #dm #idx;)
+            } else if cx.active(*src) {
+                let ds = cx.adj(*src);
+                quote!(let #ds = #dm #idx;)
             } else {
                 quote!()
             };
@@ -378,9 +516,13 @@ fn init_rev(cx: &mut Context, mem: MemId, init: &MemInit) -> TokenStream {
     let dm = cx.adj_mem(mem);
     match init {
         MemInit::Verbatim(_) => quote!(),
-        MemInit::Scalar(v) if cx.active(*v) => {
+        MemInit::Scalar(v) if cx.active(*v) && many(cx, *v) => {
             let d = cx.adj(*v);
             quote!(#d += #dm;)
+        }
+        MemInit::Scalar(v) if cx.active(*v) => {
+            let d = cx.adj(*v);
+            quote!(let #d = #dm;)
         }
         MemInit::Scalar(_) => quote!(),
         MemInit::List(vs) => {
@@ -388,7 +530,11 @@ fn init_rev(cx: &mut Context, mem: MemId, init: &MemInit) -> TokenStream {
             for (k, v) in vs.iter().enumerate() {
                 if cx.active(*v) {
                     let d = cx.adj(*v);
-                    out.extend(quote!(#d += #dm[#k];));
+                    if many(cx, *v) {
+                        out.extend(quote!(#d += #dm[#k];));
+                    } else {
+                        out.extend(quote!(let #d = #dm[#k];));
+                    }
                 }
             }
             out
