@@ -111,15 +111,14 @@ impl Forward {
             },
             Op::Binary(op) => {
                 let p = binary_prec(op);
-                let right = if p == Prec::Compare || p == Prec::Other {
-                    next(p)
-                } else {
-                    next(p)
+                // Comparisons do not chain; other operators (bitwise) get
+                // parentheses around anything that is not a name.
+                let (left, right) = match p {
+                    Prec::Other => (Prec::Atom, Prec::Atom),
+                    Prec::Compare => (next(p), next(p)),
+                    _ => (p, next(p)),
                 };
-                let (x, y) = (
-                    o(args[0], if p == Prec::Compare { next(p) } else { p }),
-                    o(args[1], right),
-                );
+                let (x, y) = (o(args[0], left), o(args[1], right));
                 (quote!(#x #op #y), p)
             }
             Op::Unary(op) => {
