@@ -39,15 +39,19 @@ pub fn inputs() -> Vec<f64> {
     Rng::new(5).vec(N, -2.0, 2.0)
 }
 
-/// Hand-written backward pass.
+/// Hand-written backward pass: one sweep, the `x[i+1]` contribution of term
+/// `i` carried in a register into entry `i + 1`.
 pub fn hand(x: &[f64], d_output: f64) -> Vec<f64> {
-    let mut g = vec![0.0; x.len()];
-    for i in 0..x.len() - 1 {
-        let a = x[i + 1] - x[i] * x[i];
-        let da = 200.0 * a * d_output;
-        g[i] += -2.0 * x[i] * da - 2.0 * (1.0 - x[i]) * d_output;
-        g[i + 1] += da;
+    let n = x.len();
+    let mut g = Vec::with_capacity(n);
+    let mut carry = 0.0;
+    for i in 0..n - 1 {
+        let xi = x[i];
+        let da = 200.0 * d_output * (x[i + 1] - xi * xi);
+        g.push(carry - 2.0 * xi * da - 2.0 * d_output * (1.0 - xi));
+        carry = da;
     }
+    g.push(carry);
     g
 }
 
