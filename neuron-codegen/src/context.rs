@@ -27,9 +27,15 @@ pub struct Context<'a> {
     pub recomputed: HashSet<ValueId>,
     /// How many adjoint contributions each value receives (see `reverse`).
     pub contributions: HashMap<ValueId, Contributions>,
+    /// How often the reverse of a value's definition reads its adjoint.
+    pub reads_of: HashMap<ValueId, usize>,
+    /// Adjoints written as an expression where they are read, not bound.
+    pub deferred: HashMap<ValueId, TokenStream>,
     pub tape_names: HashMap<ValueId, Ident>,
     pub counters: HashMap<BlockId, Ident>,
     consts: HashMap<ValueId, TokenStream>,
+    /// Loads from memory nothing writes, written as `x[i]` wherever used.
+    reads: HashMap<ValueId, (MemId, Vec<ValueId>)>,
     pub mem_init: HashMap<MemId, &'a MemInit>,
 }
 
@@ -45,9 +51,12 @@ impl<'a> Context<'a> {
             taped: HashSet::new(),
             recomputed: HashSet::new(),
             contributions: HashMap::new(),
+            reads_of: HashMap::new(),
+            deferred: HashMap::new(),
             tape_names: HashMap::new(),
             counters: HashMap::new(),
             consts: HashMap::new(),
+            reads: HashMap::new(),
             mem_init: HashMap::new(),
         };
         c.index(&ir.body);
@@ -77,6 +86,9 @@ impl<'a> Context<'a> {
                 Inst::Init { mem, init } => {
                     self.mem_init.insert(*mem, init);
                 }
+                Inst::Load { dst, mem, index } if self.readonly(*mem) => {
+                    self.reads.insert(*dst, (*mem, index.clone()));
+                }
                 Inst::For { body, .. } => self.index(body),
                 Inst::While { cond, body, .. } => {
                     self.index(cond);
@@ -97,15 +109,31 @@ impl<'a> Context<'a> {
         quote!(#f)
     }
 
-    /// How value `v` is written: a constant inline, anything else by name.
+    /// Memory that is never written after its definition and is in scope in
+    /// both sweeps: parameters, and unwritten locals of the top block.
+    pub fn readonly(&self, m: MemId) -> bool {
+        let mem = &self.ir.mems[m];
+        !mem.mutated && (matches!(mem.origin, MemOrigin::Param { .. }) || mem.block == 0)
+    }
+
+    /// How value `v` is written: a constant or a read-only load inline,
+    /// anything else by name.
     pub fn val(&self, v: ValueId) -> TokenStream {
-        match self.consts.get(&v) {
-            Some(t) => t.clone(),
-            None => {
-                let n = &self.ir.values[v].name;
-                quote!(#n)
-            }
+        if let Some(t) = self.consts.get(&v) {
+            return t.clone();
         }
+        if let Some((m, index)) = self.reads.get(&v) {
+            let n = self.mem(*m);
+            let idx = self.index_path(index);
+            return quote!(#n #idx);
+        }
+        let n = &self.ir.values[v].name;
+        quote!(#n)
+    }
+
+    /// Whether `v` is a read-only load written inline.
+    pub fn is_read(&self, v: ValueId) -> bool {
+        self.reads.contains_key(&v)
     }
 
     pub fn is_const(&self, v: ValueId) -> bool {
@@ -142,12 +170,6 @@ impl<'a> Context<'a> {
         let a = self.names.fresh(&base);
         self.adj_mem.insert(m, a.clone());
         a
-    }
-
-    /// Makes `v`'s adjoint another name for `d` (a contribution with partial 1
-    /// that is the only one `v` gets).
-    pub fn alias(&mut self, v: ValueId, d: Ident) {
-        self.adj_value.insert(v, d);
     }
 
     /// Gives a scalar parameter's value and adjoint the same gradient name.

@@ -43,6 +43,9 @@ struct Forward {
 impl Forward {
     /// Value `v` as an operand that binds at least as tightly as `min`.
     fn operand(&self, cx: &Context, v: ValueId, min: Prec) -> TokenStream {
+        if cx.is_read(v) {
+            return cx.val(v);
+        }
         match self.exprs.get(&v) {
             Some((t, p)) if *p < min => quote!((#t)),
             Some((t, _)) => t.clone(),
@@ -159,6 +162,7 @@ impl Forward {
                 let name = &cx.ir.values[*dst].name;
                 quote!(let #name = #rhs;)
             }
+            Inst::Load { dst, .. } if cx.is_read(*dst) => quote!(),
             Inst::Load { dst, mem, index } => {
                 let m = cx.mem(*mem);
                 let idx = self.index_path(cx, index);
@@ -334,6 +338,8 @@ fn plan_inlining(cx: &Context, reverse: &TokenStream) -> HashSet<ValueId> {
     crate::context::idents(reverse, &mut mentioned);
     let mut uses: HashMap<ValueId, usize> = HashMap::new();
     count_uses(&cx.ir.body, &mut uses);
+    // A read-only load is written out at each use, so its indices must stay named.
+    pin_read_indices(cx, &cx.ir.body, &mut uses);
     if let Output::Value(v) = cx.ir.output {
         *uses.entry(v).or_default() += 2;
     }
@@ -453,6 +459,21 @@ fn operands(inst: &Inst) -> Vec<ValueId> {
                 Arg::Mem { snapshot, .. } => *snapshot,
             })
             .collect(),
+    }
+}
+
+fn pin_read_indices(cx: &Context, b: &Block, uses: &mut HashMap<ValueId, usize>) {
+    for inst in &b.insts {
+        if let Inst::Load { dst, index, .. } = inst {
+            if cx.is_read(*dst) {
+                for v in index {
+                    *uses.entry(*v).or_default() += 2;
+                }
+            }
+        }
+        for child in children(inst) {
+            pin_read_indices(cx, child, uses);
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 pub fn sweep(cx: &mut Context, d_output: &syn::Ident) -> TokenStream {
     count_contributions(cx);
     let seed = match cx.ir.output {
-        Output::Value(v) if cx.active(v) => add_to(cx, v, d_output, Partial::One),
+        Output::Value(v) if cx.active(v) => add_to(cx, v, &quote!(#d_output), Partial::One),
         Output::Mem(m) if cx.active_mem(m) => {
             let d = cx.adj_mem(m);
             quote!(::neuron::__private::accumulate(&mut #d, #d_output);)
@@ -268,7 +268,7 @@ pub fn defined_values(b: &Block) -> Vec<ValueId> {
     out
 }
 
-fn accumulate(target: TokenStream, d: &syn::Ident, p: Partial) -> TokenStream {
+fn accumulate(target: TokenStream, d: &TokenStream, p: Partial) -> TokenStream {
     match p {
         Partial::Zero => quote!(),
         Partial::One => quote!(#target += #d;),
@@ -281,26 +281,39 @@ fn accumulate(target: TokenStream, d: &syn::Ident, p: Partial) -> TokenStream {
 }
 
 /// `d_v += d * p`, or where this is `v`'s only contribution, `let d_v = d * p;`
-/// (and for `p = 1` no statement at all: `d_v` becomes another name for `d`).
-fn add_to(cx: &mut Context, v: ValueId, d: &syn::Ident, p: Partial) -> TokenStream {
+/// — and where `d_v` is also read only once, no statement at all: the
+/// expression is written where `d_v` is read (for `p = 1`, `d_v` is `d`).
+fn add_to(cx: &mut Context, v: ValueId, d: &TokenStream, p: Partial) -> TokenStream {
     if many(cx, v) {
         let dv = cx.adj(v);
         return accumulate(quote!(#dv), d, p);
     }
-    match p {
-        Partial::Zero => quote!(),
-        Partial::One => {
-            cx.alias(v, d.clone());
-            quote!()
-        }
-        Partial::MinusOne => {
-            let dv = cx.adj(v);
-            quote!(let #dv = -#d;)
-        }
+    let expr = match p {
+        Partial::Zero => return quote!(),
+        Partial::One => d.clone(),
+        Partial::MinusOne => quote!(-#d),
         Partial::Expr(e) => {
-            let dv = cx.adj(v);
             let e = paren(e);
-            quote!(let #dv = #d * #e;)
+            quote!(#d * #e)
+        }
+    };
+    let read_once = cx.reads_of.get(&v).copied() == Some(1);
+    let is_name = expr.clone().into_iter().count() == 1;
+    if read_once || is_name {
+        cx.deferred.insert(v, expr);
+        return quote!();
+    }
+    let dv = cx.adj(v);
+    quote!(let #dv = #expr;)
+}
+
+/// How `v`'s adjoint is read: its name, or the expression deferred to here.
+fn adj_ref(cx: &mut Context, v: ValueId) -> TokenStream {
+    match cx.deferred.get(&v) {
+        Some(e) => e.clone(),
+        None => {
+            let d = cx.adj(v);
+            quote!(#d)
         }
     }
 }
@@ -328,86 +341,104 @@ fn paren(e: TokenStream) -> TokenStream {
     }
 }
 
-/// Counts, for every active value, the adjoint contributions it will get.
-/// One contribution in the value's own block lets the reverse sweep bind the
-/// adjoint with `let` instead of declaring and accumulating it.
+/// Counts, for every active value, the adjoint contributions it will get
+/// and how often its own reverse reads its adjoint. One contribution in the
+/// value's own block lets the reverse sweep bind the adjoint with `let` (or
+/// not at all) instead of declaring and accumulating it.
 fn count_contributions(cx: &mut Context) {
-    let mut seen: HashMap<ValueId, (usize, bool)> = HashMap::new();
-    let mut add = |v: ValueId, block: BlockId, simple: bool, cx: &Context| {
-        let e = seen.entry(v).or_insert((0, true));
-        e.0 += 1;
-        e.1 &= simple && cx.ir.values[v].block == block;
-    };
+    let mut c = Counter::default();
     if let Output::Value(v) = cx.ir.output {
-        add(v, 0, true, cx);
+        c.add(cx, v, 0, true);
     }
-    walk(cx, &cx.ir.body, &mut add);
-    for (v, value) in cx.ir.values.iter().enumerate() {
-        let c = match seen.get(&v) {
+    c.walk(cx, &cx.ir.body);
+    for v in 0..cx.ir.values.len() {
+        let kind = match c.seen.get(&v) {
             None => Contributions::None,
             Some((1, true)) => Contributions::One,
             Some(_) => Contributions::Many,
         };
-        let param = value.block == 0
-            && cx
-                .ir
-                .body
-                .insts
-                .iter()
-                .any(|i| matches!(i, Inst::Def { dst, op: Op::Param(_), .. } if *dst == v));
+        let param = cx
+            .ir
+            .body
+            .insts
+            .iter()
+            .any(|i| matches!(i, Inst::Def { dst, op: Op::Param(_), .. } if *dst == v));
         cx.contributions
-            .insert(v, if param { Contributions::Many } else { c });
+            .insert(v, if param { Contributions::Many } else { kind });
     }
+    cx.reads_of = c.reads;
 }
 
-fn walk(cx: &Context, b: &Block, add: &mut impl FnMut(ValueId, BlockId, bool, &Context)) {
-    for inst in &b.insts {
-        match inst {
-            Inst::Def {
-                dst,
-                op: Op::Rule(rule),
-                args,
-            } if cx.active(*dst) => {
-                let names: Vec<TokenStream> = args.iter().map(|_| quote!(x)).collect();
-                let f = cx.float();
-                let partials = (rule.partials)(&rules::Names {
-                    a: &names,
-                    y: &quote!(y),
-                    float: &f,
-                });
-                for (a, p) in args.iter().zip(partials) {
-                    if cx.active(*a) && !matches!(p, Partial::Zero) {
-                        add(*a, b.id, true, cx);
+#[derive(Default)]
+struct Counter {
+    /// Contributions to a value's adjoint, and whether all are plain and in its own block.
+    seen: HashMap<ValueId, (usize, bool)>,
+    /// Reads of a value's adjoint by the reverse of its definition.
+    reads: HashMap<ValueId, usize>,
+}
+
+impl Counter {
+    fn add(&mut self, cx: &Context, v: ValueId, block: BlockId, plain: bool) {
+        let e = self.seen.entry(v).or_insert((0, true));
+        e.0 += 1;
+        e.1 &= plain && cx.ir.values[v].block == block;
+    }
+
+    fn walk(&mut self, cx: &Context, b: &Block) {
+        for inst in &b.insts {
+            match inst {
+                Inst::Def {
+                    dst,
+                    op: Op::Rule(rule),
+                    args,
+                } if cx.active(*dst) => {
+                    let names: Vec<TokenStream> = args.iter().map(|_| quote!(x)).collect();
+                    let f = cx.float();
+                    let partials = (rule.partials)(&rules::Names {
+                        a: &names,
+                        y: &quote!(y),
+                        float: &f,
+                    });
+                    let mut reads = 0;
+                    for (a, p) in args.iter().zip(partials) {
+                        if cx.active(*a) && !matches!(p, Partial::Zero) {
+                            self.add(cx, *a, b.id, true);
+                            reads += 1;
+                        }
                     }
+                    self.reads.insert(*dst, reads);
                 }
-            }
-            Inst::Store { mem, src, .. } if cx.active_mem(*mem) && cx.active(*src) => {
-                add(*src, b.id, true, cx)
-            }
-            Inst::Init { mem, init } if cx.active_mem(*mem) => match init {
-                MemInit::Scalar(v) if cx.active(*v) => add(*v, b.id, true, cx),
-                MemInit::List(vs) => {
-                    for v in vs.iter().filter(|v| cx.active(**v)) {
-                        add(*v, b.id, true, cx);
+                Inst::Load { dst, .. } if cx.active(*dst) => {
+                    self.reads.insert(*dst, 1);
+                }
+                Inst::Store { mem, src, .. } if cx.active_mem(*mem) && cx.active(*src) => {
+                    self.add(cx, *src, b.id, true)
+                }
+                Inst::Init { mem, init } if cx.active_mem(*mem) => match init {
+                    MemInit::Scalar(v) if cx.active(*v) => self.add(cx, *v, b.id, true),
+                    MemInit::List(vs) => {
+                        for v in vs.iter().filter(|v| cx.active(**v)) {
+                            self.add(cx, *v, b.id, true);
+                        }
                     }
-                }
-                _ => {}
-            },
-            Inst::Call { args, out, .. } if cx.active_mem(*out) => {
-                for a in args {
-                    if let Arg::Value(v) = a {
-                        if cx.active(*v) {
-                            add(*v, b.id, false, cx);
+                    _ => {}
+                },
+                Inst::Call { args, out, .. } if cx.active_mem(*out) => {
+                    for a in args {
+                        if let Arg::Value(v) = a {
+                            if cx.active(*v) {
+                                self.add(cx, *v, b.id, false);
+                            }
                         }
                     }
                 }
+                Inst::For { body, .. } | Inst::While { body, .. } => self.walk(cx, body),
+                Inst::If { then, els, .. } => {
+                    self.walk(cx, then);
+                    self.walk(cx, els);
+                }
+                _ => {}
             }
-            Inst::For { body, .. } | Inst::While { body, .. } => walk(cx, body, add),
-            Inst::If { then, els, .. } => {
-                walk(cx, then, add);
-                walk(cx, els, add);
-            }
-            _ => {}
         }
     }
 }
@@ -427,7 +458,7 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
                 y: &y,
                 float: &f,
             });
-            let d = cx.adj(*dst);
+            let d = adj_ref(cx, *dst);
             let mut out = TokenStream::new();
             for (arg, p) in args.iter().zip(partials) {
                 if cx.active(*arg) {
@@ -437,7 +468,7 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             out
         }
         Inst::Load { dst, mem, index } if cx.active(*dst) && !dead(cx, *dst) => {
-            let d = cx.adj(*dst);
+            let d = adj_ref(cx, *dst);
             let dm = cx.adj_mem(*mem);
             let idx = cx.index_path(index);
             quote!(#dm #idx += #d;)
