@@ -1,0 +1,16 @@
+use neuron::differentiate;
+
+mod layers {
+    pub fn square(v: f64) -> f64 {
+        v * v
+    }
+}
+
+#[differentiate]
+fn f(x: f64) -> f64 {
+    layers::square(x) + x
+}
+
+fn main() {
+    let _ = f(1.0);
+}

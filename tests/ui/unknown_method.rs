@@ -1,0 +1,10 @@
+use neuron::differentiate;
+
+#[differentiate]
+fn f(x: f64) -> f64 {
+    x.floor() * x
+}
+
+fn main() {
+    let _ = f(1.0);
+}
