@@ -219,6 +219,7 @@ impl Forward {
                 } else {
                     quote!(#lo..#hi)
                 };
+                let reserve = reserve(cx, body, &range);
                 let range = if *rev { quote!((#range).rev()) } else { range };
                 let name = &cx.ir.values[*var].name;
                 let var = if mentions(&inner, name) {
@@ -226,7 +227,7 @@ impl Forward {
                 } else {
                     quote!(_)
                 };
-                quote!(for #var in #range { #inner })
+                quote!(#reserve for #var in #range { #inner })
             }
             Inst::While {
                 cond,
@@ -286,6 +287,22 @@ impl Forward {
             }
         }
     }
+}
+
+/// `tape.reserve(n)` before a loop for each heap tape its body pushes to,
+/// so a runtime-bounded loop allocates once rather than growing.
+fn reserve(cx: &mut Context, body: &Block, range: &TokenStream) -> TokenStream {
+    if cx.tape_size(body.id).is_some() {
+        return quote!();
+    }
+    let mut out = TokenStream::new();
+    for v in reverse::defined_values(body) {
+        if cx.taped.contains(&v) {
+            let t = cx.tape(v);
+            out.extend(quote!(#t.reserve((#range).size_hint().0);));
+        }
+    }
+    out
 }
 
 /// Pushes the value an instruction defined, if the reverse sweep reads it.

@@ -105,6 +105,7 @@ pub static RULES: &[Rule] = &[
     Rule { name: "max", form: Form::Method, args: FF, partials: |n| { let (a, b, d) = (&n.a[0], &n.a[1], D()); vec![e!(#d::max_first(#a, #b)), e!(1.0 - #d::max_first(#a, #b))] } },
     Rule { name: "min", form: Form::Method, args: FF, partials: |n| { let (a, b, d) = (&n.a[0], &n.a[1], D()); vec![e!(#d::min_first(#a, #b)), e!(1.0 - #d::min_first(#a, #b))] } },
     Rule { name: "hypot", form: Form::Method, args: FF, partials: |n| { let (a, b, y) = (&n.a[0], &n.a[1], n.y); vec![e!(#a / #y), e!(#b / #y)] } },
+    Rule { name: "clamp", form: Form::Method, args: FFF, partials: |n| { let (x, lo, hi, d) = (&n.a[0], &n.a[1], &n.a[2], D()); vec![e!(#d::clamp(#x, #lo, #hi)[0]), e!(#d::clamp(#x, #lo, #hi)[1]), e!(#d::clamp(#x, #lo, #hi)[2])] } },
     Rule { name: "mul_add", form: Form::Method, args: FFF, partials: |n| { let (a, b) = (&n.a[0], &n.a[1]); vec![e!(#b), e!(#a), One] } },
     // activations of neuron-core
     Rule { name: "relu", form: Form::Activation, args: F, partials: |n| { let (x, d) = (&n.a[0], D()); vec![e!(#d::relu(#x))] } },

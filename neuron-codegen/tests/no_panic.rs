@@ -84,12 +84,15 @@ enum Verdict {
 
 /// Feeds one input to `differentiate`; `Err` describes a failure (a panic, or
 /// output that is neither code with a `_backward` fn nor a `compile_error!`).
+static NANOS: AtomicUsize = AtomicUsize::new(0);
 fn check(attr: &TokenStream, item: &TokenStream) -> Result<Verdict, String> {
     install_panic_hook();
     QUIET.with(|q| q.set(true));
+    let t = Instant::now();
     let out = panic::catch_unwind(AssertUnwindSafe(|| {
         neuron_codegen::differentiate(attr.clone(), item.clone())
     }));
+    NANOS.fetch_add(t.elapsed().as_nanos() as usize, Ordering::Relaxed);
     QUIET.with(|q| q.set(false));
     let out = match out {
         Ok(out) => out,
@@ -103,6 +106,11 @@ fn check(attr: &TokenStream, item: &TokenStream) -> Result<Verdict, String> {
         }
     };
     if let Some(span) = compile_error_span(&out) {
+        if std::env::var("DUMP").is_ok() {
+            let o = out.to_string();
+            let i = o.find("compile_error").unwrap();
+            eprintln!("MSG {}", &o[i..(i + 150).min(o.len())]);
+        }
         let cs = Span::call_site();
         let at_call_site = span.start() == cs.start() && span.end() == cs.end();
         return Ok(if at_call_site {
@@ -159,6 +167,10 @@ impl Tally {
             + self.call_site.load(Ordering::Relaxed)
     }
     fn report(&self, what: &str, t0: Instant) {
+        println!(
+            "TIMING {what} differentiate total so far {:?}",
+            std::time::Duration::from_nanos(NANOS.load(Ordering::Relaxed) as u64)
+        );
         println!(
             "no_panic/{what}: {} inputs in {:.1?}: {} generated code, {} compile errors ({} of them spanned at the call site), {} skipped as unlexable",
             self.total(),
@@ -745,7 +757,7 @@ fn expr() -> BoxedStrategy<String> {
         2 => pick(ODD_LEAVES),
         3 => (pick(IDENTS), pick(INDEXES)).prop_map(|(a, i)| format!("{a}[{i}]")),
     ];
-    leaf.prop_recursive(4, 40, 4, |e| {
+    leaf.prop_recursive(3, 24, 4, |e| {
         let args = prop::collection::vec(e.clone(), 0..4).prop_map(|v| v.join(", "));
         let stmts = prop::collection::vec(stmt(e.clone()), 0..3).prop_map(|v| v.join(" "));
         let supported = prop_oneof![
@@ -860,49 +872,110 @@ fn function() -> BoxedStrategy<(String, String)> {
         .boxed()
 }
 
-/// Small signatures that the macro accepts, so that bodies get lowered.
-fn plain_function() -> BoxedStrategy<(String, String)> {
-    let params = prop::collection::vec(
-        (
-            pick(&["x", "y", "z", "w", "n", "b", "s", "v"]),
-            pick(&[
-                "f64",
-                "f64",
-                "f64",
-                "[f64; 3]",
-                "&[f64]",
-                "Vec<f64>",
-                "usize",
-                "i32",
-                "bool",
-                "[[f64; 2]; 3]",
-                "&[f64; 3]",
-            ]),
-            pick(&["", "", "", "", "#[no_grad] "]),
-        ),
-        1..4,
-    )
-    .prop_map(|v| {
-        v.iter()
-            .map(|(n, t, a)| format!("{a}{n}: {t}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    });
-    let e = expr();
+const UNARY: &[&str] = &[
+    "exp", "exp2", "exp_m1", "ln", "ln_1p", "log2", "log10", "sqrt", "cbrt", "recip", "sin",
+    "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "abs", "signum",
+];
+const BINARY: &[&str] = &["powf", "atan2", "max", "min", "hypot"];
+const ACTIVATIONS: &[&str] = &["relu", "sigmoid", "softplus", "gelu", "silu"];
+
+/// An integer expression, usable as an index (`i`, `k` and `n` are always
+/// in scope in a [`well_typed_function`]).
+fn int_expr() -> BoxedStrategy<String> {
+    pick(&[
+        "0", "1", "2", "i", "i", "k", "n", "i + 1", "n - 1", "2 - i", "i % 3", "i * 2", "(k + i) % 3",
+        "(n / 2)", "x as usize",
+    ])
+}
+
+fn bool_expr(f: BoxedStrategy<String>) -> BoxedStrategy<String> {
+    prop_oneof![
+        4 => (f.clone(), pick(&["<", ">", "<=", ">=", "==", "!="]), f.clone())
+            .prop_map(|(a, o, b)| format!("{a} {o} {b}")),
+        1 => pick(&["flag", "!flag", "true", "i < n", "k == 0"]),
+        1 => (f.clone(), f).prop_map(|(a, b)| format!("flag && {a} < {b} || !flag")),
+    ]
+    .boxed()
+}
+
+/// A float expression of the parameters and locals of a [`well_typed_function`].
+fn float_expr() -> BoxedStrategy<String> {
+    let leaf = prop_oneof![
+        8 => pick(&["x", "y", "x", "y", "c", "acc", "a0", "x"]),
+        4 => pick(&["1.0", "0.5", "2.0", "0.0", "3.5", "1e-3", "-2.0"]),
+        3 => (pick(&["v", "arr"]), int_expr()).prop_map(|(a, i)| format!("{a}[{i}]")),
+        1 => int_expr().prop_map(|i| format!("s[{i}]")),
+        1 => (int_expr(), pick(&["0", "1"])).prop_map(|(i, j)| format!("m[{i}][{j}]")),
+        1 => pick(&["(n as f64)", "(i as f64)", "(k as f64)", "std::f64::consts::PI", "f64::EPSILON", "(s.len() as f64)"]),
+    ];
+    leaf.prop_recursive(3, 24, 3, |f| {
+        prop_oneof![
+            8 => (f.clone(), pick(&["+", "-", "*", "/", "+", "*", "%"]), f.clone(), any::<bool>())
+                .prop_map(|(a, o, b, p)| if p { format!("({a}) {o} ({b})") } else { format!("{a} {o} {b}") }),
+            2 => f.clone().prop_map(|a| format!("-({a})")),
+            4 => (f.clone(), pick(UNARY)).prop_map(|(a, m)| format!("({a}).{m}()")),
+            2 => (f.clone(), pick(BINARY), f.clone()).prop_map(|(a, m, b)| format!("({a}).{m}({b})")),
+            1 => (pick(BINARY), f.clone(), f.clone()).prop_map(|(m, a, b)| format!("f64::{m}({a}, {b})")),
+            1 => (f.clone(), pick(&["0", "1", "2", "-1", "3", "k as i32"])).prop_map(|(a, p)| format!("({a}).powi({p})")),
+            1 => (f.clone(), f.clone(), f.clone()).prop_map(|(a, b, c)| format!("({a}).mul_add({b}, {c})")),
+            2 => (pick(ACTIVATIONS), f.clone()).prop_map(|(g, a)| format!("neuron::{g}({a})")),
+            1 => (f.clone(), f.clone()).prop_map(|(a, b)| format!("neuron::leaky_relu({a}, {b})")),
+            1 => (pick(UNARY), f.clone()).prop_map(|(m, a)| format!("f64::{m}({a})")),
+            2 => (bool_expr(f.clone()), f.clone(), f.clone())
+                .prop_map(|(c, a, b)| format!("if {c} {{ {a} }} else {{ {b} }}")),
+            1 => (f.clone(), f.clone()).prop_map(|(a, b)| format!("{{ let t = {a}; t * {b} }}")),
+            1 => f.clone().prop_map(|a| format!("{a} as f64")),
+        ]
+    })
+    .boxed()
+}
+
+fn typed_stmt(depth: u32) -> BoxedStrategy<String> {
+    let f = float_expr();
+    let simple = prop_oneof![
+        4 => (pick(&["+=", "-=", "*=", "="]), f.clone()).prop_map(|(o, e)| format!("acc {o} {e};")),
+        2 => f.clone().prop_map(|e| format!("let a0 = {e};")),
+        1 => f.clone().prop_map(|e| format!("let mut a0 = {e}; a0 *= 2.0;")),
+        2 => (int_expr(), pick(&["=", "+=", "*="]), f.clone()).prop_map(|(i, o, e)| format!("arr[{i}] {o} {e};")),
+        1 => Just("k += 1;".to_string()),
+        1 => (bool_expr(f.clone()), f.clone()).prop_map(|(c, e)| format!("if {c} {{ return {e}; }}")),
+        1 => (f.clone(), f.clone()).prop_map(|(a, b)| format!("acc += if {a} > 0.0 {{ {b} }} else {{ 0.1 * {b} }};")),
+    ];
+    if depth == 0 {
+        return simple.boxed();
+    }
+    let body = prop::collection::vec(typed_stmt(depth - 1), 0..4).prop_map(|v| v.join(" "));
+    prop_oneof![
+        6 => simple,
+        2 => (pick(&["0..3", "0..n", "(0..3).rev()", "1..=2", "0..s.len()", "0..v.len()", "0..0", "k..3"]), body.clone())
+            .prop_map(|(r, b)| format!("for i in {r} {{ {b} }}")),
+        1 => (f.clone(), body.clone()).prop_map(|(e, b)| format!("while acc.abs() > {e} && k < 10 {{ {b} k += 1; }}")),
+        2 => (bool_expr(f), body.clone(), body).prop_map(|(c, a, b)| format!("if {c} {{ {a} }} else {{ {b} }}")),
+    ]
+    .boxed()
+}
+
+/// Functions that are mostly well typed under the signature the macro
+/// accepts, so that most of them reach code generation.
+fn well_typed_function() -> BoxedStrategy<(String, String)> {
+    let f = float_expr();
     (
-        params,
-        pick(&["f64", "f64", "f64", "[f64; 2]", "[f64; 3]"]),
-        prop::collection::vec(stmt(e.clone()), 0..5),
-        e,
+        prop::collection::vec(typed_stmt(2), 0..6),
+        prop_oneof![
+            6 => f.clone().prop_map(|t| ("f64", format!("acc + {t}"))),
+            1 => (f.clone(), f.clone()).prop_map(|(a, b)| ("[f64; 2]", format!("[{a}, {b}]"))),
+            1 => Just(("[f64; 3]", "arr".to_string())),
+        ],
+        any::<bool>(),
     )
-        .prop_map(|(p, r, s, t)| {
-            (
-                format!(
-                    "fn f(x: f64, {p}) -> {r} {{\n    {}\n    {t}\n}}",
-                    s.join("\n    ")
-                ),
-                String::new(),
-            )
+        .prop_map(|(stmts, (ret, tail), f32)| {
+            let text = format!(
+                "fn f(x: f64, y: f64, v: [f64; 3], s: &[f64], m: [[f64; 2]; 3], n: usize, #[no_grad] c: f64, flag: bool) -> {ret} {{\n    \
+                 let mut acc = 0.0; let mut k: usize = 0; let i: usize = 1; let a0 = x; let mut arr = [0.0; 3];\n    {}\n    {tail}\n}}",
+                stmts.join("\n    ")
+            );
+            let text = if f32 { text.replace("f64", "f32") } else { text };
+            (text, String::new())
         })
         .boxed()
 }
@@ -923,8 +996,8 @@ fn grammar_any_function() {
 }
 
 #[test]
-fn grammar_plain_signature() {
-    with_big_stack(|| grammar(cases(), 1, plain_function(), "grammar_plain_signature"));
+fn grammar_well_typed() {
+    with_big_stack(|| grammar(cases(), 1, well_typed_function(), "grammar_well_typed"));
 }
 
 // ---------------------------------------------------------------------------

@@ -153,3 +153,24 @@ pub fn powf_exponent<T: Float>(x: T, p: T) -> T {
         x.powf(p) * x.ln()
     }
 }
+
+/// The partials of `x.clamp(lo, hi)` with respect to `x`, `lo` and `hi`:
+/// the gradient goes to whichever of the three is the result. At `x == lo`
+/// or `x == hi` it goes to `x`.
+///
+/// ```
+/// use neuron_core::derivative::clamp;
+/// assert_eq!(clamp(0.5_f64, 0.0, 1.0), [1.0, 0.0, 0.0]);
+/// assert_eq!(clamp(-1.0_f64, 0.0, 1.0), [0.0, 1.0, 0.0]);
+/// assert_eq!(clamp(2.0_f64, 0.0, 1.0), [0.0, 0.0, 1.0]);
+/// ```
+pub fn clamp<T: Float>(x: T, lo: T, hi: T) -> [T; 3] {
+    let (o, z) = (T::one(), T::zero());
+    if x < lo {
+        [z, o, z]
+    } else if x > hi {
+        [z, z, o]
+    } else {
+        [o, z, z]
+    }
+}
