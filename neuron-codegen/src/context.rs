@@ -36,6 +36,11 @@ pub struct Context<'a> {
     consts: HashMap<ValueId, TokenStream>,
     /// Loads from memory nothing writes, written as `x[i]` wherever used.
     reads: HashMap<ValueId, (MemId, Vec<ValueId>)>,
+    /// Unwritten copies of read-only memory (`let z = logits[s];`): in the
+    /// reverse sweep, where the copy is out of scope, `z[j]` is `logits[s][j]`.
+    views: HashMap<MemId, (MemId, Vec<ValueId>)>,
+    /// Set while the reverse sweep is generated.
+    pub reverse: bool,
     pub mem_init: HashMap<MemId, &'a MemInit>,
 }
 
@@ -57,6 +62,8 @@ impl<'a> Context<'a> {
             counters: HashMap::new(),
             consts: HashMap::new(),
             reads: HashMap::new(),
+            views: HashMap::new(),
+            reverse: false,
             mem_init: HashMap::new(),
         };
         c.index(&ir.body);
@@ -85,6 +92,11 @@ impl<'a> Context<'a> {
                 }
                 Inst::Init { mem, init } => {
                     self.mem_init.insert(*mem, init);
+                    if let MemInit::Copy { from, index } = init {
+                        if !self.ir.mems[*mem].mutated && self.readonly(*from) {
+                            self.views.insert(*mem, (*from, index.clone()));
+                        }
+                    }
                 }
                 Inst::Load { dst, mem, index } if self.readonly(*mem) => {
                     self.reads.insert(*dst, (*mem, index.clone()));
@@ -113,7 +125,24 @@ impl<'a> Context<'a> {
     /// both sweeps: parameters, and unwritten locals of the top block.
     pub fn readonly(&self, m: MemId) -> bool {
         let mem = &self.ir.mems[m];
-        !mem.mutated && (matches!(mem.origin, MemOrigin::Param { .. }) || mem.block == 0)
+        !mem.mutated
+            && (matches!(mem.origin, MemOrigin::Param { .. })
+                || mem.block == 0
+                || self.views.contains_key(&m))
+    }
+
+    /// `m[index]` written in terms of memory in scope: through views in the reverse sweep.
+    fn place(&self, m: MemId, index: &[ValueId]) -> TokenStream {
+        if self.reverse {
+            if let Some((from, prefix)) = self.views.get(&m) {
+                let mut all = prefix.clone();
+                all.extend_from_slice(index);
+                return self.place(*from, &all);
+            }
+        }
+        let n = self.mem(m);
+        let idx = self.index_path(index);
+        quote!(#n #idx)
     }
 
     /// How value `v` is written: a constant or a read-only load inline,
@@ -123,9 +152,7 @@ impl<'a> Context<'a> {
             return t.clone();
         }
         if let Some((m, index)) = self.reads.get(&v) {
-            let n = self.mem(*m);
-            let idx = self.index_path(index);
-            return quote!(#n #idx);
+            return self.place(*m, index);
         }
         let n = &self.ir.values[v].name;
         quote!(#n)

@@ -432,7 +432,7 @@ impl<'a> Lowerer<'a> {
                     && !mutable
                     && matches!(self.mems[m].origin, MemOrigin::CallOutput { .. })
                     && self.mems[m].block == self.block_id();
-                let fresh_local = idx.is_empty() && !mutable && self.unnamed_mem(m);
+                let fresh_local = idx.is_empty() && self.unnamed_mem(m);
                 if fresh_call || fresh_local {
                     // The call's result or a literal array: name it, no copy.
                     self.mems[m].name = name;

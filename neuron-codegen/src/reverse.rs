@@ -14,6 +14,13 @@ use std::collections::{HashMap, HashSet};
 
 /// The reverse sweep of the function body, starting from `d_output`.
 pub fn sweep(cx: &mut Context, d_output: &syn::Ident) -> TokenStream {
+    cx.reverse = true;
+    let out = sweep_body(cx, d_output);
+    cx.reverse = false;
+    out
+}
+
+fn sweep_body(cx: &mut Context, d_output: &syn::Ident) -> TokenStream {
     count_contributions(cx);
     let seed = match cx.ir.output {
         Output::Value(v) if cx.active(v) => add_to(cx, v, &quote!(#d_output), Partial::One),

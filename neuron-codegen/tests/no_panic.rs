@@ -873,8 +873,8 @@ fn function() -> BoxedStrategy<(String, String)> {
 }
 
 const UNARY: &[&str] = &[
-    "exp", "exp2", "exp_m1", "ln", "ln_1p", "log2", "log10", "sqrt", "cbrt", "recip", "sin",
-    "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "abs", "signum",
+    "exp", "exp2", "exp_m1", "ln", "ln_1p", "log2", "log10", "sqrt", "cbrt", "recip", "sin", "cos",
+    "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "abs", "signum",
 ];
 const BINARY: &[&str] = &["powf", "atan2", "max", "min", "hypot"];
 const ACTIVATIONS: &[&str] = &["relu", "sigmoid", "softplus", "gelu", "silu"];
@@ -883,8 +883,21 @@ const ACTIVATIONS: &[&str] = &["relu", "sigmoid", "softplus", "gelu", "silu"];
 /// in scope in a [`well_typed_function`]).
 fn int_expr() -> BoxedStrategy<String> {
     pick(&[
-        "0", "1", "2", "i", "i", "k", "n", "i + 1", "n - 1", "2 - i", "i % 3", "i * 2", "(k + i) % 3",
-        "(n / 2)", "x as usize",
+        "0",
+        "1",
+        "2",
+        "i",
+        "i",
+        "k",
+        "n",
+        "i + 1",
+        "n - 1",
+        "2 - i",
+        "i % 3",
+        "i * 2",
+        "(k + i) % 3",
+        "(n / 2)",
+        "x as usize",
     ])
 }
 
@@ -1674,8 +1687,8 @@ fn big_run() {
         grammar(
             n,
             seed + 1,
-            plain_function(),
-            "big_run/grammar_plain_signature",
+            well_typed_function(),
+            "big_run/grammar_well_typed",
         );
         mutated(n, seed + 2, "big_run/mutated_functions");
         corpus_registry(true, "big_run/corpus_registry_all");
