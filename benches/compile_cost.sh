@@ -100,8 +100,11 @@ build() {
 echo "compile_cost: $(rustc --version), $(nproc) cores, neuron at $ROOT"
 echo "building dependencies once (dev and release)..."
 write_crate "$TMP/warm" warm 1 without
-cargo build --quiet --manifest-path "$TMP/warm/Cargo.toml" > /dev/null 2>&1
-cargo build --quiet --release --manifest-path "$TMP/warm/Cargo.toml" > /dev/null 2>&1
+for profile in --profile=dev --release; do
+    if ! cargo build --quiet "$profile" --manifest-path "$TMP/warm/Cargo.toml" > "$TMP/warm.log" 2>&1; then
+        echo "cannot build neuron at $ROOT:"; tail -20 "$TMP/warm.log"; exit 1
+    fi
+done
 
 MODES=(without)
 [ $WITH = 1 ] && MODES+=(with)
@@ -113,11 +116,15 @@ for n in "${SIZES[@]}"; do
         name="cc_${mode}_$n"
         dir="$TMP/$name"
         write_crate "$dir" "$name" "$n" "$mode"
+        # Dependencies first, untimed (they may have changed since the warm-up).
+        cargo build --quiet --manifest-path "$dir/Cargo.toml" -p neuron > /dev/null 2>&1
+        cargo build --quiet --release --manifest-path "$dir/Cargo.toml" -p neuron > /dev/null 2>&1
         dev=$(build "$dir")
         rel=$(build "$dir" --release)
         if [ "$dev" = FAIL ] || [ "$rel" = FAIL ]; then
             printf '%-7s %-8s build failed:\n' "$n" "$mode"
-            grep -m5 -E '^error' "$dir/build.log" | sed 's/^/    /' || true
+            grep -m5 -E '^error' -A4 "$dir/build.log" | sed 's/^/    /' || tail -5 "$dir/build.log" | sed 's/^/    /'
+            cp "$dir/build.log" "${TMPDIR:-/tmp}/compile_cost_${name}.log" && echo "    full log: ${TMPDIR:-/tmp}/compile_cost_${name}.log"
             [ "$mode" = with ] && echo "    (does the macro generate f_backward for straight-line code yet?)"
             continue
         fi
