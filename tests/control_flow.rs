@@ -513,6 +513,57 @@ fn early_return() {
     );
 }
 
+#[differentiate]
+fn first_big(x: [f64; 5], t: f64) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..5 {
+        acc += x[i] * x[i];
+        if acc > t {
+            return acc.sqrt() * x[i];
+        }
+    }
+    acc
+}
+
+#[test]
+fn early_return_from_inside_a_loop() {
+    // Every partial sum of squares at least 0.05 away from the threshold t.
+    check_scalar(
+        "first_big",
+        511,
+        |r| loop {
+            let p = [uniform_vec(r, 5, -1.5, 1.5), vec![uniform(r, 0.3, 6.0)]].concat();
+            let mut acc = 0.0;
+            let ok = (0..5).all(|i| {
+                acc += p[i] * p[i];
+                (acc - p[5]).abs() > 0.05
+            });
+            if ok {
+                break p;
+            }
+        },
+        |p| first_big(arr(p), p[5]),
+        |p, d| {
+            let (v, (gx, gt)) = first_big_value_and_backward(arr(p), p[5], d);
+            (v, [&gx[..], &[gt]].concat())
+        },
+        |p, d| {
+            let (gx, gt) = first_big_backward(arr(p), p[5], d);
+            [&gx[..], &[gt]].concat()
+        },
+        |q| {
+            let mut acc = c(0.0);
+            for i in 0..5 {
+                acc += q[i] * q[i];
+                if acc.re > q[5].re {
+                    return acc.sqrt() * q[i];
+                }
+            }
+            acc
+        },
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Calls between differentiated functions.
 
@@ -1298,4 +1349,113 @@ fn f32_loops_match_f64() {
             "rnn32 value",
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// Loop-carried array state, compound assignment at runtime indices,
+// map/sum/product chains.
+
+#[differentiate]
+fn array_state(x: [f64; 4], w: f64) -> f64 {
+    let mut h = [0.0; 2];
+    h[1] = 1.0;
+    for t in 0..4 {
+        let prev = h;
+        h[0] = (prev[0] * w + x[t]).tanh();
+        h[1] = prev[0] * prev[1] + h[0];
+    }
+    h[0] + h[1]
+}
+
+#[test]
+fn loop_carried_array_state() {
+    // `let prev = h` must copy: later writes to h must not change prev.
+    check_scalar(
+        "array_state",
+        533,
+        |r| uniform_vec(r, 5, -1.5, 1.5),
+        |p| array_state(arr(p), p[4]),
+        |p, d| {
+            let (v, (gx, gw)) = array_state_value_and_backward(arr(p), p[4], d);
+            (v, [&gx[..], &[gw]].concat())
+        },
+        |p, d| {
+            let (gx, gw) = array_state_backward(arr(p), p[4], d);
+            [&gx[..], &[gw]].concat()
+        },
+        |q| {
+            let mut h = [c(0.0), c(1.0)];
+            for t in 0..4 {
+                let prev = h;
+                h[0] = (prev[0] * q[4] + q[t]).tanh();
+                h[1] = prev[0] * prev[1] + h[0];
+            }
+            h[0] + h[1]
+        },
+    );
+}
+
+#[differentiate]
+fn runtime_index_updates(z: [f64; 3], t: [usize; 2]) -> f64 {
+    let mut a = z;
+    for s in 0..2 {
+        a[t[s]] -= 1.0;
+        a[t[s]] *= z[s];
+    }
+    a[0] + a[1] * a[2]
+}
+
+#[test]
+fn compound_assignment_at_runtime_indices() {
+    for t in [[1, 2], [0, 0], [2, 1]] {
+        check_scalar(
+            &format!("runtime_index_updates {t:?}"),
+            534,
+            |r| uniform_vec(r, 3, -2.0, 2.0),
+            |p| runtime_index_updates(arr(p), t),
+            |p, d| {
+                let (v, g) = runtime_index_updates_value_and_backward(arr(p), t, d);
+                (v, g.to_vec())
+            },
+            |p, d| runtime_index_updates_backward(arr(p), t, d).to_vec(),
+            |q| {
+                let mut a = darr::<3>(q);
+                for s in 0..2 {
+                    a[t[s]] = (a[t[s]] - 1.0) * q[s];
+                }
+                a[0] + a[1] * a[2]
+            },
+        );
+    }
+}
+
+#[differentiate]
+fn map_sum_product(x: [f64; 3], w: [f64; 3]) -> f64 {
+    let a: f64 = x.iter().map(|v| v * v).sum();
+    let b = x.iter().zip(w.iter()).map(|(p, q)| p * q).sum::<f64>();
+    let c: f64 = w.iter().product();
+    a + b * c
+}
+
+#[test]
+fn iterator_map_sum_and_product() {
+    check_scalar(
+        "map_sum_product",
+        535,
+        |r| uniform_vec(r, 6, -2.0, 2.0),
+        |p| map_sum_product(arr(p), arr(&p[3..])),
+        |p, d| {
+            let (v, (gx, gw)) = map_sum_product_value_and_backward(arr(p), arr(&p[3..]), d);
+            (v, [gx, gw].concat())
+        },
+        |p, d| {
+            let (gx, gw) = map_sum_product_backward(arr(p), arr(&p[3..]), d);
+            [gx, gw].concat()
+        },
+        |q| {
+            let a = q[0] * q[0] + q[1] * q[1] + q[2] * q[2];
+            let b = q[0] * q[3] + q[1] * q[4] + q[2] * q[5];
+            a + b * (q[3] * q[4] * q[5])
+        },
+    );
 }
