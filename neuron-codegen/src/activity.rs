@@ -57,9 +57,13 @@ fn block(ir: &Ir, sig: &Signature, b: &Block, a: &mut Activity, changed: &mut bo
                 let active = a.value[*src];
                 set(&mut a.mem[*mem], active, changed);
             }
+            Inst::CopyInto { mem, from, .. } => {
+                let active = a.mem[*from];
+                set(&mut a.mem[*mem], active, changed);
+            }
             Inst::Init { mem, init } => {
                 let active = match init {
-                    MemInit::Verbatim(_) => false,
+                    MemInit::Verbatim(_) | MemInit::VecRepeat { .. } => false,
                     MemInit::List(vs) => vs.iter().any(|v| a.value[*v]),
                     MemInit::Copy { from, .. } => a.mem[*from],
                     MemInit::Scalar(v) => a.value[*v],

@@ -179,6 +179,16 @@ impl Forward {
                 let v = self.operand(cx, *src, Prec::Other);
                 quote!(#m #idx = #v;)
             }
+            Inst::CopyInto {
+                mem,
+                index,
+                from,
+                from_index,
+            } => {
+                let (m, f) = (cx.mem(*mem), cx.mem(*from));
+                let (idx, fidx) = (self.index_path(cx, index), self.index_path(cx, from_index));
+                quote!(#m #idx = #f #fidx;)
+            }
             Inst::Init { mem, init } => {
                 let m = cx.mem(*mem);
                 let mutability = if cx.ir.mems[*mem].mutated {
@@ -198,6 +208,10 @@ impl Forward {
                         quote!(#f #idx)
                     }
                     MemInit::Scalar(v) => self.operand(cx, *v, Prec::Other),
+                    MemInit::VecRepeat { elem, len } => {
+                        let n = self.operand(cx, *len, Prec::Other);
+                        quote!(::std::vec![#elem; #n])
+                    }
                 };
                 quote!(let #mutability #m = #rhs;)
             }
@@ -438,7 +452,7 @@ fn writes_any(inst: &Inst, mems: &HashSet<MemId>) -> bool {
         return false;
     }
     match inst {
-        Inst::Store { mem, .. } => mems.contains(mem),
+        Inst::Store { mem, .. } | Inst::CopyInto { mem, .. } => mems.contains(mem),
         Inst::Call { .. } | Inst::For { .. } | Inst::While { .. } | Inst::If { .. } => true,
         _ => false,
     }
@@ -465,7 +479,15 @@ fn operands(inst: &Inst) -> Vec<ValueId> {
             MemInit::List(vs) => vs.clone(),
             MemInit::Copy { index, .. } => index.clone(),
             MemInit::Scalar(v) => vec![*v],
+            MemInit::VecRepeat { len, .. } => vec![*len],
         },
+        Inst::CopyInto {
+            index, from_index, ..
+        } => {
+            let mut v = index.clone();
+            v.extend_from_slice(from_index);
+            v
+        }
         Inst::For { lo, hi, .. } => vec![*lo, *hi],
         Inst::While { .. } => vec![],
         Inst::If { cond, .. } => vec![*cond],

@@ -106,6 +106,8 @@ pub enum MemInit {
     Copy { from: MemId, index: Vec<ValueId> },
     /// A scalar `let mut`.
     Scalar(ValueId),
+    /// `vec![elem; len]` with a constant element.
+    VecRepeat { elem: TokenStream, len: ValueId },
 }
 
 pub enum Arg {
@@ -133,6 +135,13 @@ pub enum Inst {
         mem: MemId,
         index: Vec<ValueId>,
         src: ValueId,
+    },
+    /// `mem[index] = from[from_index];` for a whole array (or a call's result).
+    CopyInto {
+        mem: MemId,
+        index: Vec<ValueId>,
+        from: MemId,
+        from_index: Vec<ValueId>,
     },
     Init {
         mem: MemId,

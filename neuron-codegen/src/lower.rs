@@ -504,12 +504,19 @@ impl<'a> Lowerer<'a> {
     fn stmt_expr(&mut self, e: &Expr) -> Result<()> {
         match e {
             Expr::Assign(a) => {
-                let (mem, index) = self.target(&a.left)?;
-                let src = self.expr_value(&a.right)?;
-                self.store(mem, index, src, a.span())
+                let (mem, index) = self.target(&a.left, true)?;
+                let rhs = self.expr(&a.right)?;
+                match self.settle(rhs, None) {
+                    Operand::Value(src) => self.store(mem, index, src, a.span()),
+                    Operand::Place(from, from_index) => {
+                        self.mems[mem].mutated = true;
+                        self.push(Inst::CopyInto { mem, index, from, from_index });
+                        Ok(())
+                    }
+                }
             }
             Expr::Binary(b) if is_compound(&b.op) => {
-                let (mem, index) = self.target(&b.left)?;
+                let (mem, index) = self.target(&b.left, false)?;
                 let rhs = self.expr_value(&b.right)?;
                 let cur = self.load(mem, index.clone());
                 let new = self.binary(&b.op, cur, rhs, b.span())?;
@@ -555,7 +562,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// The memory place an assignment writes.
-    fn target(&mut self, e: &Expr) -> Result<(MemId, Vec<ValueId>)> {
+    fn target(&mut self, e: &Expr, whole_ok: bool) -> Result<(MemId, Vec<ValueId>)> {
         match self.expr(e)? {
             Operand::Place(m, idx) => {
                 match &self.mems[m].origin {
@@ -563,8 +570,8 @@ impl<'a> Lowerer<'a> {
                     MemOrigin::CallOutput { .. } => Err(Error::new(e.span(), "the result of a call cannot be assigned to: copy it into a `let mut` first")),
                     MemOrigin::Local => {
                         if let Some(r) = self.mems[m].rank {
-                            if idx.len() < r {
-                                return Err(Error::new(e.span(), "assigning a whole array is not supported: assign its elements (`y[i] = …`) in a loop"));
+                            if idx.len() < r && !whole_ok {
+                                return Err(Error::new(e.span(), "compound assignment to a whole array is not supported: update its elements (`y[i] += …`) in a loop"));
                             }
                         }
                         Ok((m, idx))
@@ -916,6 +923,7 @@ impl<'a> Lowerer<'a> {
             }
             Expr::Array(a) => self.array_literal(a),
             Expr::Repeat(r) => self.repeat(r),
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => self.vec_macro(m),
             Expr::Macro(m) => Err(Error::new(m.span(), format!("macro `{}!` is not supported in a differentiated function: write the computation as plain expressions", m.mac.path.to_token_stream()))),
             Expr::Unsafe(u) => Err(Error::new(u.unsafe_token.span, "`unsafe` blocks are not supported in a differentiated function")),
             Expr::Closure(c) => Err(Error::new(c.span(), "closures are only supported as arguments of iterator adapters (`map`, `fold`): write the computation inline")),
@@ -1337,6 +1345,46 @@ impl<'a> Lowerer<'a> {
             });
         }
         Ok(Operand::Place(m, vec![]))
+    }
+
+    /// `vec![0.0; n]`: a buffer of runtime length with a constant element.
+    fn vec_macro(&mut self, m: &syn::ExprMacro) -> Result<Operand> {
+        let usage = || {
+            Error::new(m.span(), "only `vec![c; n]` with a constant element `c` (`0.0`, `[0.0; 3]`) is supported: fill the vector in a loop")
+        };
+        let parsed = m.mac.parse_body_with(|input: syn::parse::ParseStream| {
+            let elem: Expr = input.parse()?;
+            let _: syn::Token![;] = input.parse()?;
+            let len: Expr = input.parse()?;
+            Ok((elem, len))
+        });
+        let (elem, len) = parsed.map_err(|_| usage())?;
+        let (rank, ty) = match strip(&elem) {
+            Expr::Repeat(r) => repeat_shape(r).ok_or_else(usage)?,
+            Expr::Lit(l) => match &l.lit {
+                syn::Lit::Float(_) => (0, Ty::Float),
+                syn::Lit::Int(_) => (0, Ty::Int),
+                syn::Lit::Bool(_) => (0, Ty::Bool),
+                _ => return Err(usage()),
+            },
+            _ => return Err(usage()),
+        };
+        let len = self.expr_value(&len)?;
+        if matches!(self.ty(len), Ty::Float | Ty::Bool) {
+            return Err(Error::new(
+                m.span(),
+                "the length in `vec![c; n]` must be an integer",
+            ));
+        }
+        let mem = self.new_mem("array", ty, Some(rank + 1), MemOrigin::Local);
+        self.push(Inst::Init {
+            mem,
+            init: MemInit::VecRepeat {
+                elem: elem.to_token_stream(),
+                len,
+            },
+        });
+        Ok(Operand::Place(mem, vec![]))
     }
 
     fn repeat(&mut self, r: &syn::ExprRepeat) -> Result<Operand> {

@@ -106,6 +106,11 @@ fn zeros(cx: &Context, m: MemId, top: bool) -> TokenStream {
                 quote!([0.0; #n])
             }
             Some(MemInit::Verbatim(t)) => zero_literal(t),
+            Some(MemInit::VecRepeat { elem, len }) => {
+                let z = zero_literal(elem);
+                let n = cx.val(*len);
+                quote!(::std::vec![#z; #n])
+            }
             Some(MemInit::Copy { .. }) if top => quote!(::neuron::__private::zeros_like(&#name)),
             Some(MemInit::Copy { from, index }) => {
                 let src = shape_source(cx, *from);
@@ -496,6 +501,23 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             };
             quote!(#take #dm #idx = 0.0;)
         }
+        Inst::CopyInto {
+            mem,
+            index,
+            from,
+            from_index,
+        } if cx.active_mem(*mem) => {
+            let dm = cx.adj_mem(*mem);
+            let idx = cx.index_path(index);
+            let take = if cx.active_mem(*from) {
+                let df = cx.adj_mem(*from);
+                let fidx = cx.index_path(from_index);
+                quote!(::neuron::__private::accumulate(&mut #df #fidx, #dm #idx);)
+            } else {
+                quote!()
+            };
+            quote!(#take ::neuron::__private::clear(&mut #dm #idx);)
+        }
         Inst::Init { mem, init } if cx.active_mem(*mem) => init_rev(cx, *mem, init),
         Inst::For {
             var,
@@ -553,7 +575,7 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
 fn init_rev(cx: &mut Context, mem: MemId, init: &MemInit) -> TokenStream {
     let dm = cx.adj_mem(mem);
     match init {
-        MemInit::Verbatim(_) => quote!(),
+        MemInit::Verbatim(_) | MemInit::VecRepeat { .. } => quote!(),
         MemInit::Scalar(v) if cx.active(*v) && many(cx, *v) => {
             let d = cx.adj(*v);
             quote!(#d += #dm;)

@@ -214,6 +214,41 @@ pub mod __private {
         }
     }
 
+    /// Sets every float to zero, keeping the shape: the adjoint of an array
+    /// that an assignment overwrote.
+    pub trait Clear {
+        fn clear(&mut self);
+    }
+
+    impl Clear for f64 {
+        fn clear(&mut self) {
+            *self = 0.0;
+        }
+    }
+
+    impl Clear for f32 {
+        fn clear(&mut self) {
+            *self = 0.0;
+        }
+    }
+
+    impl<T: Clear, const N: usize> Clear for [T; N] {
+        fn clear(&mut self) {
+            self.iter_mut().for_each(Clear::clear);
+        }
+    }
+
+    impl<T: Clear> Clear for Vec<T> {
+        fn clear(&mut self) {
+            self.iter_mut().for_each(Clear::clear);
+        }
+    }
+
+    /// `x = 0`, element by element.
+    pub fn clear<T: Clear + ?Sized>(x: &mut T) {
+        x.clear();
+    }
+
     /// `acc += rhs`, element by element.
     pub fn accumulate<T: Accumulate<R> + ?Sized, R>(acc: &mut T, rhs: R) {
         acc.accumulate(rhs);
