@@ -1,19 +1,7 @@
 //! Issue 3: an `if`/`else` statement as the last statement of a `for` body
 //! (no trailing semicolon), checked like the rest of `control_flow.rs`.
-//!
-//! Kept apart from `control_flow.rs` because, at the time of writing, the
-//! macro rejects this construct at compile time, which would stop the whole
-//! of `control_flow.rs` from compiling. For the same reason the file is only
-//! compiled with `--cfg neuron_known_failures`, so that `cargo test
-//! --workspace` (and CI) stay green until the macro supports it. Run it with
-//!
-//! ```text
-//! RUSTFLAGS="--cfg neuron_known_failures" cargo test --test control_flow_branch_in_loop
-//! ```
-//!
-//! and drop the `cfg` below once it passes.
-#![allow(unexpected_cfgs)]
-#![cfg(neuron_known_failures)]
+//! The macro once took such an `if` for a value-giving expression; these
+//! cases keep it from coming back.
 // The index loops are the constructs under test.
 #![allow(clippy::needless_range_loop)]
 

@@ -386,6 +386,19 @@ fn plan_block(
     mentioned: &HashSet<String>,
     inline: &mut HashSet<ValueId>,
 ) {
+    // Where each value is first used, and which instructions may write memory.
+    let mut first_use: HashMap<ValueId, usize> = HashMap::new();
+    let mut barriers = Vec::new();
+    for (j, inst) in b.insts.iter().enumerate() {
+        for v in operands(inst) {
+            first_use.entry(v).or_insert(j);
+        }
+        if writes_any(inst, &HashSet::from([usize::MAX]))
+            || matches!(inst, Inst::Store { .. } | Inst::CopyInto { .. })
+        {
+            barriers.push(j);
+        }
+    }
     // Memory each inlined expression reads, to stop a load moving past a store.
     let mut reads: HashMap<ValueId, HashSet<MemId>> = HashMap::new();
     for (i, inst) in b.insts.iter().enumerate() {
@@ -419,16 +432,14 @@ fn plan_block(
         if uses.get(&dst).copied() != Some(1) || read_back || cx.taped.contains(&dst) {
             continue;
         }
-        let Some(j) = b.insts[i + 1..]
-            .iter()
-            .position(|later| operands(later).contains(&dst))
-            .map(|k| k + i + 1)
-        else {
+        let Some(&j) = first_use.get(&dst).filter(|j| **j > i) else {
             continue;
         };
-        let blocked = b.insts[i + 1..j]
+        let start = barriers.partition_point(|k| *k <= i);
+        let blocked = barriers[start..]
             .iter()
-            .any(|between| writes_any(between, &read));
+            .take_while(|k| **k < j)
+            .any(|k| writes_any(&b.insts[*k], &read));
         if !blocked {
             inline.insert(dst);
             reads.insert(dst, std::mem::take(&mut read));

@@ -41,6 +41,8 @@ pub struct Lowerer<'a> {
     scopes: Vec<HashMap<String, Binding>>,
     /// Values made by this lowering that no `let` has named yet.
     unnamed: HashSet<ValueId>,
+    /// The tokens of each constant value.
+    consts: HashMap<ValueId, TokenStream>,
     errors: Errors,
 }
 
@@ -61,6 +63,7 @@ pub fn lower(sig: &Signature, body: &syn::Block, names: &mut Names) -> Result<Ir
         }],
         scopes: vec![HashMap::new()],
         unnamed: HashSet::new(),
+        consts: HashMap::new(),
         errors: Errors::default(),
     };
     l.params()?;
@@ -160,6 +163,7 @@ impl<'a> Lowerer<'a> {
 
     fn constant(&mut self, ty: Ty, tokens: TokenStream) -> ValueId {
         let dst = self.new_value(ty, "c");
+        self.consts.insert(dst, tokens.clone());
         self.push(Inst::Def {
             dst,
             op: Op::Const(tokens),
@@ -196,18 +200,7 @@ impl<'a> Lowerer<'a> {
     }
 
     fn is_const(&self, v: ValueId) -> Option<TokenStream> {
-        self.open
-            .iter()
-            .flat_map(|b| b.insts.iter())
-            .rev()
-            .find_map(|i| match i {
-                Inst::Def {
-                    dst,
-                    op: Op::Const(t),
-                    ..
-                } if *dst == v => Some(t.clone()),
-                _ => None,
-            })
+        self.consts.get(&v).cloned()
     }
 
     /// Gives a value the user's name when a `let` binds it.
@@ -1537,9 +1530,28 @@ fn compound_to_plain(op: &BinOp) -> BinOp {
 
 /// Expressions that are statements even without a trailing `;`.
 fn is_unit_stmt(e: &Expr) -> bool {
-    matches!(e, Expr::ForLoop(_) | Expr::While(_) | Expr::Assign(_))
-        || matches!(e, Expr::Binary(b) if is_compound(&b.op))
-        || matches!(e, Expr::If(i) if i.else_branch.is_none())
+    match e {
+        Expr::ForLoop(_) | Expr::While(_) | Expr::Assign(_) => true,
+        Expr::Binary(b) => is_compound(&b.op),
+        Expr::If(i) => {
+            unit_block(&i.then_branch.stmts)
+                || match &i.else_branch {
+                    None => true,
+                    Some((_, e)) => is_unit_stmt(e),
+                }
+        }
+        Expr::Block(b) => unit_block(&b.block.stmts),
+        _ => false,
+    }
+}
+
+/// Whether a block's last statement leaves no value.
+fn unit_block(stmts: &[Stmt]) -> bool {
+    match stmts.last() {
+        None => true,
+        Some(Stmt::Expr(e, None)) => is_unit_stmt(e),
+        Some(_) => true,
+    }
 }
 
 fn int_literal(t: TokenStream) -> Option<u64> {

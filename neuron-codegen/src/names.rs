@@ -3,12 +3,14 @@
 //! called `tape` cannot collide with ours).
 
 use proc_macro2::{Span, TokenStream, TokenTree};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use syn::visit::Visit;
 use syn::Ident;
 
 pub struct Names {
     taken: HashSet<String>,
+    /// The next suffix to try for each base, so naming n temporaries is linear.
+    next: HashMap<String, usize>,
 }
 
 impl Names {
@@ -29,18 +31,29 @@ impl Names {
                 }
             }
         }
-        Names { taken }
+        Names {
+            taken,
+            next: HashMap::new(),
+        }
     }
 
     /// A new identifier starting with `base`.
     pub fn fresh(&mut self, base: &str) -> Ident {
-        let base = base.trim_start_matches("r#");
-        let mut name = base.to_string();
-        let mut k = 1;
-        while self.taken.contains(&name) || syn::parse_str::<Ident>(&name).is_err() {
-            name = format!("{base}_{k}");
-            k += 1;
+        let mut base = base.trim_start_matches("r#").to_string();
+        if syn::parse_str::<Ident>(&base).is_err() {
+            base.push('_');
         }
+        let k = self.next.entry(base.clone()).or_insert(0);
+        let mut name = if *k == 0 {
+            base.clone()
+        } else {
+            format!("{base}_{k}")
+        };
+        while self.taken.contains(&name) {
+            *k += 1;
+            name = format!("{base}_{k}");
+        }
+        *k += 1;
         self.taken.insert(name.clone());
         Ident::new(&name, Span::call_site())
     }

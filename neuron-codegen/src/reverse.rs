@@ -53,6 +53,9 @@ fn block(cx: &mut Context, b: &Block, seed: TokenStream) -> TokenStream {
 /// `let mut d_v = 0.0;` for the values and memory defined in `b` whose
 /// adjoints the reverse code uses.
 fn declarations(cx: &mut Context, b: &Block, body: &TokenStream) -> TokenStream {
+    let mut used = HashSet::new();
+    idents(body, &mut used);
+    let mentions = |_: &TokenStream, d: &syn::Ident| used.contains(&d.to_string());
     let mut out = TokenStream::new();
     for inst in &b.insts {
         match inst {
@@ -363,18 +366,27 @@ fn count_contributions(cx: &mut Context) {
         c.add(cx, v, 0, true);
     }
     c.walk(cx, &cx.ir.body);
+    let params: HashSet<ValueId> = cx
+        .ir
+        .body
+        .insts
+        .iter()
+        .filter_map(|i| match i {
+            Inst::Def {
+                dst,
+                op: Op::Param(_),
+                ..
+            } => Some(*dst),
+            _ => None,
+        })
+        .collect();
     for v in 0..cx.ir.values.len() {
         let kind = match c.seen.get(&v) {
             None => Contributions::None,
             Some((1, true)) => Contributions::One,
             Some(_) => Contributions::Many,
         };
-        let param = cx
-            .ir
-            .body
-            .insts
-            .iter()
-            .any(|i| matches!(i, Inst::Def { dst, op: Op::Param(_), .. } if *dst == v));
+        let param = params.contains(&v);
         cx.contributions
             .insert(v, if param { Contributions::Many } else { kind });
     }
