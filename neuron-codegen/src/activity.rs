@@ -19,7 +19,7 @@ pub fn analyse(ir: &Ir, sig: &Signature) -> Activity {
     };
     for (m, mem) in ir.mems.iter().enumerate() {
         if let MemOrigin::Param { index, .. } = mem.origin {
-            a.mem[m] = sig.params[index].grad;
+            a.mem[m] = sig.params[index].differentiable();
         }
     }
     loop {
@@ -43,7 +43,7 @@ fn block(ir: &Ir, sig: &Signature, b: &Block, a: &mut Activity, changed: &mut bo
         match inst {
             Inst::Def { dst, op, args } => {
                 let active = match op {
-                    Op::Param(i) => sig.params[*i].grad,
+                    Op::Param(i) => sig.params[*i].differentiable(),
                     Op::Rule(_) => args.iter().any(|v| a.value[*v]),
                     _ => false,
                 };

@@ -603,7 +603,7 @@ pub fn items(
         .collect();
     let names: Vec<&syn::Ident> = sig.params.iter().map(|p| &p.name).collect();
     let all_grads = sig.params.iter().map(|p| {
-        if p.grad {
+        if p.differentiable() {
             p.grad_ty.clone()
         } else {
             quote!(())

@@ -25,7 +25,7 @@ pub fn expand(mut item: ItemFn) -> Result<TokenStream, Error> {
     let mut grads = Vec::new();
     let mut decls = TokenStream::new();
     for (i, p) in sig.params.iter().enumerate() {
-        if !p.grad {
+        if !p.differentiable() {
             grads.push(quote!(()));
             continue;
         }

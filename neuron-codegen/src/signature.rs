@@ -36,6 +36,16 @@ pub struct Param {
     pub grad_ty: TokenStream,
 }
 
+impl Param {
+    /// Whether the pullback computes a gradient for this parameter: every
+    /// float parameter, `#[no_grad]` ones too, so that a caller passing an
+    /// active value there still gets its gradient. `#[no_grad]` only keeps
+    /// the gradient out of `NAME_backward`'s result.
+    pub fn differentiable(&self) -> bool {
+        self.scalar == Scalar::Float
+    }
+}
+
 pub struct Signature {
     pub params: Vec<Param>,
     pub output: Type,
