@@ -34,6 +34,9 @@ pub struct Context<'a> {
     pub tape_names: HashMap<ValueId, Ident>,
     pub counters: HashMap<BlockId, Ident>,
     consts: HashMap<ValueId, TokenStream>,
+    /// Unsuffixed float literals with the function's float type attached, for
+    /// partials like `b.recip()` where `300.0.recip()` would not compile.
+    typed_consts: HashMap<ValueId, TokenStream>,
     /// Loads from memory nothing writes, written as `x[i]` wherever used.
     reads: HashMap<ValueId, (MemId, Vec<ValueId>)>,
     /// Unwritten copies of read-only memory (`let z = logits[s];`): in the
@@ -61,6 +64,7 @@ impl<'a> Context<'a> {
             tape_names: HashMap::new(),
             counters: HashMap::new(),
             consts: HashMap::new(),
+            typed_consts: HashMap::new(),
             reads: HashMap::new(),
             views: HashMap::new(),
             reverse: false,
@@ -88,6 +92,11 @@ impl<'a> Context<'a> {
                     } else {
                         t.clone()
                     };
+                    if self.ir.values[*dst].ty == Ty::Float {
+                        if let Some(typed) = typed_literal(&t, &self.sig.float) {
+                            self.typed_consts.insert(*dst, typed);
+                        }
+                    }
                     self.consts.insert(*dst, t);
                 }
                 Inst::Init { mem, init } => {
@@ -148,6 +157,11 @@ impl<'a> Context<'a> {
     /// How value `v` is written: a constant or a read-only load inline,
     /// anything else by name.
     pub fn val(&self, v: ValueId) -> TokenStream {
+        if self.reverse {
+            if let Some(t) = self.typed_consts.get(&v) {
+                return t.clone();
+            }
+        }
         if let Some(t) = self.consts.get(&v) {
             return t.clone();
         }
@@ -259,6 +273,16 @@ impl<'a> Context<'a> {
         }
         p
     }
+}
+
+/// `300.0` → `300.0_f64`; `None` for anything but an unsuffixed float literal.
+fn typed_literal(t: &TokenStream, float: &Ident) -> Option<TokenStream> {
+    let lit: syn::LitFloat = syn::parse2(t.clone()).ok()?;
+    if !lit.suffix().is_empty() {
+        return None;
+    }
+    let typed = syn::LitFloat::new(&format!("{}_{}", lit.base10_digits(), float), lit.span());
+    Some(quote!(#typed))
 }
 
 /// How a value's adjoint is built.
