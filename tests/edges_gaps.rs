@@ -1,0 +1,92 @@
+//! Edge numbers where, at the time of writing, the generated gradient departs
+//! from the convention or from IEEE propagation. Kept apart from `edges.rs`,
+//! whose cases pass, so that these failures are visible on their own:
+//!
+//! - `x.max(y)` / `x.min(y)` with a NaN argument: Rust's `max`/`min` return the
+//!   other (non-NaN) argument, yet the whole gradient goes to the NaN one
+//!   (`max_first(a, NaN)` is 0), so the argument that produced the value gets
+//!   none.
+//! - `x.abs()` at NaN: the gradient is 0 (neither `x > 0` nor `x < 0`), where
+//!   IEEE propagation (and `signum`) gives NaN.
+//! - `-0.0` is a zero: `sqrt'(-0.0)` and `ln'(-0.0)` come out `-inf`
+//!   (`0.5 / -0.0`, `1 / -0.0`) instead of the convention's `+inf`.
+//! - `x.powf(0.0)` and `x.powi(0)` at `x = 0` are the constant 1, but
+//!   `d/dx = 0 * 0^-1 = 0 * inf` is NaN instead of 0.
+
+use neuron::differentiate;
+
+const NAN: f64 = f64::NAN;
+
+#[differentiate]
+fn max2(x: f64, y: f64) -> f64 {
+    x.max(y)
+}
+
+#[differentiate]
+fn min2(x: f64, y: f64) -> f64 {
+    x.min(y)
+}
+
+#[differentiate]
+fn abs1(x: f64) -> f64 {
+    x.abs()
+}
+
+#[differentiate]
+fn sqrt1(x: f64) -> f64 {
+    x.sqrt()
+}
+
+#[differentiate]
+fn ln1(x: f64) -> f64 {
+    x.ln()
+}
+
+#[differentiate]
+fn powf2(x: f64, p: f64) -> f64 {
+    x.powf(p)
+}
+
+#[differentiate]
+fn powi1(x: f64, k: i32) -> f64 {
+    x.powi(k)
+}
+
+#[test]
+fn max_with_a_nan_argument_sends_the_gradient_to_the_value_it_returns() {
+    // max(1, NaN) = 1: the value is the first argument's.
+    assert_eq!(max2(1.0, NAN), 1.0);
+    let (v, (dx, dy)) = max2_value_and_backward(1.0, NAN, 1.0);
+    assert_eq!(v, 1.0);
+    assert_eq!((dx, dy), (1.0, 0.0), "max(1, NaN)");
+}
+
+#[test]
+fn min_with_a_nan_argument_sends_the_gradient_to_the_value_it_returns() {
+    assert_eq!(min2(1.0, NAN), 1.0);
+    let (v, (dx, dy)) = min2_value_and_backward(1.0, NAN, 1.0);
+    assert_eq!(v, 1.0);
+    assert_eq!((dx, dy), (1.0, 0.0), "min(1, NaN)");
+}
+
+#[test]
+fn abs_of_nan_has_a_nan_gradient() {
+    assert!(abs1(NAN).is_nan());
+    let g = abs1_backward(NAN, 1.0);
+    assert!(g.is_nan(), "abs'(NaN) = {g}");
+}
+
+#[test]
+fn sqrt_and_ln_at_minus_zero_follow_the_convention_at_zero() {
+    assert_eq!((sqrt1(-0.0), ln1(-0.0)), (0.0, f64::NEG_INFINITY));
+    assert_eq!(sqrt1_backward(-0.0, 1.0), f64::INFINITY, "sqrt'(-0.0)");
+    assert_eq!(ln1_backward(-0.0, 1.0), f64::INFINITY, "ln'(-0.0)");
+}
+
+#[test]
+fn zeroth_power_of_zero_has_zero_gradient() {
+    assert_eq!(powf2(0.0, 0.0), 1.0);
+    assert_eq!(powf2_backward(0.0, 0.0, 1.0).0, 0.0, "d/dx x.powf(0) at 0");
+    assert_eq!(powi1(0.0, 0), 1.0);
+    assert_eq!(powi1_backward(0.0, 0, 1.0), 0.0, "d/dx x.powi(0) at 0");
+}
