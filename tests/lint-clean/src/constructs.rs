@@ -39,7 +39,7 @@ pub fn methods(x: f64, y: f64) -> f64 {
     let b = x.sqrt() + x.cbrt() + x.powi(3) + x.powf(y) + x.recip();
     let c = x.sin() + x.cos() + x.tan() + (0.5 * x).asin() + (0.5 * x).acos() + x.atan();
     let d = x.atan2(y) + x.sinh() + x.cosh() + x.tanh() + (x - y).abs() + x.signum();
-    let e = x.max(y) + x.min(y) + x.hypot(y) + x.mul_add(y, 2.0);
+    let e = x.max(y) + x.min(y) + x.hypot(y) + x.mul_add(y, 2.0) + x.clamp(-1.0, y);
     let f = f64::exp(x) + f64::powi(y, 2) + f64::max(x, y);
     a + b + c + d + e + f
 }
