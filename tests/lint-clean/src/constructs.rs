@@ -68,7 +68,11 @@ pub fn single(x: f32, w: [f32; 2]) -> f32 {
 /// `#[no_grad]`, bool and integer parameters get no gradient.
 #[differentiate]
 pub fn no_grad(x: f64, #[no_grad] scale: f64, on: bool, k: u32) -> f64 {
-    if on && k > 0 { x * scale } else { x.powi(2) }
+    if on && k > 0 {
+        x * scale
+    } else {
+        x.powi(2)
+    }
 }
 
 /// `if` / `else if` / `else` as expression and statement, `&&`, `||`, `!`.
