@@ -114,7 +114,9 @@ fn known_issue(output: &str, parses: bool, dangling: &[String]) -> Option<usize>
 }
 
 /// Messages of the errors spanned at the call site, with their counts.
-static CALL_SITE_ERRORS: Mutex<BTreeMap<String, usize>> = Mutex::new(BTreeMap::new());
+/// Messages of the errors spanned at the call site: their count and the
+/// shortest input that gave them.
+static CALL_SITE_ERRORS: Mutex<BTreeMap<String, (usize, String)>> = Mutex::new(BTreeMap::new());
 
 /// Feeds one input to `differentiate`; `Err` describes a failure (a panic, or
 /// output that is neither code with a `_backward` fn nor a `compile_error!`,
@@ -142,7 +144,12 @@ fn check(attr: &TokenStream, item: &TokenStream) -> Result<Verdict, String> {
         if span.start() == cs.start() && span.end() == cs.end() {
             let text = out.to_string();
             let msg = text.split('"').nth(1).unwrap_or("").to_string();
-            *CALL_SITE_ERRORS.lock().unwrap().entry(msg).or_default() += 1;
+            let mut errors = CALL_SITE_ERRORS.lock().unwrap();
+            let e = errors.entry(msg).or_insert((0, item.to_string()));
+            e.0 += 1;
+            if item.to_string().len() < e.1.len() {
+                e.1 = item.to_string();
+            }
             return Ok(Verdict::RejectedAtCallSite);
         }
         return Ok(Verdict::Rejected);
@@ -294,10 +301,8 @@ impl Tally {
             }
         }
         let errors = CALL_SITE_ERRORS.lock().unwrap();
-        for (msg, n) in errors.iter() {
-            println!(
-                "no_panic/{what}: (all tests so far) error spanned at the call site {n} times: {msg:?}"
-            );
+        for (msg, (n, item)) in errors.iter() {
+            println!("no_panic/{what}: (all tests so far) error spanned at the call site {n} times: {msg:?}, e.g. for: {item}");
         }
     }
 }
@@ -345,7 +350,7 @@ fn run_proptest<S: Strategy>(
         ..Config::default()
     };
     let mut runner = TestRunner::new_with_rng(config, rng);
-    if let Err(e) = runner.run(&strategy, |v| test(v)) {
+    if let Err(e) = runner.run(&strategy, test) {
         panic!("{e}");
     }
 }
@@ -1153,7 +1158,7 @@ fn grammar_any_function() {
 
 #[test]
 fn grammar_well_typed() {
-    with_big_stack(|| grammar(cases(400), 1, well_typed_function(), "grammar_well_typed"));
+    with_big_stack(|| grammar(cases(300), 1, well_typed_function(), "grammar_well_typed"));
 }
 
 // ---------------------------------------------------------------------------
@@ -1391,15 +1396,13 @@ fn count_tokens(ts: &TokenStream) -> usize {
         .sum()
 }
 
+/// What a token rewrite does with one tree: see [`rewrite`].
+type TreeOp<'a> = dyn FnMut(usize, &TokenTree) -> Option<Result<Vec<TokenTree>, ()>> + 'a;
+
 /// Rewrites the token trees of `ts`, depth first: `op` gets each tree with
 /// its index and returns what replaces it (`None` keeps it and descends).
 /// `Err(())` from `op` stops the walk there, dropping everything after.
-fn rewrite(
-    ts: TokenStream,
-    n: &mut usize,
-    op: &mut dyn FnMut(usize, &TokenTree) -> Option<Result<Vec<TokenTree>, ()>>,
-    stop: &mut bool,
-) -> TokenStream {
+fn rewrite(ts: TokenStream, n: &mut usize, op: &mut TreeOp, stop: &mut bool) -> TokenStream {
     let mut out = Vec::new();
     let trees: Vec<TokenTree> = ts.into_iter().collect();
     let mut k = 0;
@@ -1428,10 +1431,7 @@ fn rewrite(
 fn mutate_tokens(ts: TokenStream, m: &Mutation) -> TokenStream {
     let len = count_tokens(&ts).max(1);
     let (mut n, mut stop) = (0, false);
-    let mut go =
-        |ts, op: &mut dyn FnMut(usize, &TokenTree) -> Option<Result<Vec<TokenTree>, ()>>| {
-            rewrite(ts, &mut n, op, &mut stop)
-        };
+    let mut go = |ts, op: &mut TreeOp| rewrite(ts, &mut n, op, &mut stop);
     match m {
         Mutation::Truncate(at) => {
             let at = at.index(len);
@@ -1455,10 +1455,8 @@ fn mutate_tokens(ts: TokenStream, m: &Mutation) -> TokenStream {
                 if i == at {
                     held = Some(t.clone());
                     Some(Ok(vec![]))
-                } else if let Some(h) = held.take() {
-                    Some(Ok(vec![t.clone(), h]))
                 } else {
-                    None
+                    held.take().map(|h| Ok(vec![t.clone(), h]))
                 }
             })
         }
@@ -1878,4 +1876,26 @@ fn awkward_inputs() {
     let mut item = TokenStream::from_str("fn f(x: f64) -> f64").unwrap();
     item.extend([TokenTree::Group(body)]);
     check(&TokenStream::new(), &item).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Like [`assert_no_panic`], and known issues fail too.
+fn assert_valid(item: &str) {
+    let item = TokenStream::from_str(item).expect("item lexes");
+    match check(&TokenStream::new(), &item) {
+        Err(e) => panic!("{e}"),
+        Ok(Verdict::KnownIssue(k)) => panic!("{}: {item}", KNOWN_ISSUES[k]),
+        Ok(_) => {}
+    }
+}
+
+#[test]
+#[ignore = "invalid output: `(k as f64) < x` is emitted as `k as f64 < x`, which does not parse"]
+fn regression_cast_before_less_than() {
+    assert_valid("fn f(x: f64, k: usize) -> f64 { if (k as f64) < x { x } else { 0.0 } }");
+}
+
+#[test]
+#[ignore = "invalid output: the adjoint `d_t_1` of an unused value is read but never declared (E0425)"]
+fn regression_dead_value_from_if_expression() {
+    assert_valid("fn g(x: f64, k: usize) -> f64 { let a = x * if k < 1 { x } else { x }; x }");
 }
