@@ -43,7 +43,7 @@ fn caller_gets_the_gradient_through_a_no_grad_parameter() {
 fn caller_gets_the_gradient_through_a_no_grad_array_parameter() {
     // f = (a·b)^2: df/da = 2 (a·b) b, df/db = 2 (a·b) a.
     let (a, b) = ([1.0, 2.0], [3.0, -1.0]);
-    let dot = 1.0 * 3.0 + 2.0 * -1.0;
+    let dot = a[0] * b[0] + a[1] * b[1];
     let (da, db) = through_array_backward(a, b, 1.0);
     assert_eq!(da, [2.0 * dot * b[0], 2.0 * dot * b[1]]);
     assert_eq!(db, [2.0 * dot * a[0], 2.0 * dot * a[1]]);

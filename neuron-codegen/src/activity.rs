@@ -3,7 +3,7 @@
 //! plain primal code.
 
 use crate::ir::*;
-use crate::signature::Signature;
+use crate::signature::{Param, Signature};
 
 pub struct Activity {
     pub value: Vec<bool>,
@@ -12,19 +12,19 @@ pub struct Activity {
 
 /// Marks active values and mems, iterating to a fixed point (loops can carry
 /// activity from a later store back to an earlier load).
-pub fn analyse(ir: &Ir, sig: &Signature) -> Activity {
+pub fn analyse(ir: &Ir, sig: &Signature, wrt: &dyn Fn(&Param) -> bool) -> Activity {
     let mut a = Activity {
         value: vec![false; ir.values.len()],
         mem: vec![false; ir.mems.len()],
     };
     for (m, mem) in ir.mems.iter().enumerate() {
         if let MemOrigin::Param { index, .. } = mem.origin {
-            a.mem[m] = sig.params[index].differentiable();
+            a.mem[m] = wrt(&sig.params[index]);
         }
     }
     loop {
         let mut changed = false;
-        block(ir, sig, &ir.body, &mut a, &mut changed);
+        block(ir, sig, wrt, &ir.body, &mut a, &mut changed);
         if !changed {
             return a;
         }
@@ -38,12 +38,19 @@ fn set(flag: &mut bool, to: bool, changed: &mut bool) {
     }
 }
 
-fn block(ir: &Ir, sig: &Signature, b: &Block, a: &mut Activity, changed: &mut bool) {
+fn block(
+    ir: &Ir,
+    sig: &Signature,
+    wrt: &dyn Fn(&Param) -> bool,
+    b: &Block,
+    a: &mut Activity,
+    changed: &mut bool,
+) {
     for inst in &b.insts {
         match inst {
             Inst::Def { dst, op, args } => {
                 let active = match op {
-                    Op::Param(i) => sig.params[*i].differentiable(),
+                    Op::Param(i) => wrt(&sig.params[*i]),
                     Op::Rule(_) => args.iter().any(|v| a.value[*v]),
                     _ => false,
                 };
@@ -70,10 +77,12 @@ fn block(ir: &Ir, sig: &Signature, b: &Block, a: &mut Activity, changed: &mut bo
                 };
                 set(&mut a.mem[*mem], active, changed);
             }
-            Inst::For { body, .. } | Inst::While { body, .. } => block(ir, sig, body, a, changed),
+            Inst::For { body, .. } | Inst::While { body, .. } => {
+                block(ir, sig, wrt, body, a, changed)
+            }
             Inst::If { then, els, .. } => {
-                block(ir, sig, then, a, changed);
-                block(ir, sig, els, a, changed);
+                block(ir, sig, wrt, then, a, changed);
+                block(ir, sig, wrt, els, a, changed);
             }
             Inst::Call { args, out, .. } => {
                 let active = args.iter().any(|arg| match arg {

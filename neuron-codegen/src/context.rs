@@ -269,7 +269,9 @@ impl<'a> Context<'a> {
     pub fn companion(func: &syn::Path, prefix: &str) -> syn::Path {
         let mut p = func.clone();
         if let Some(last) = p.segments.last_mut() {
-            last.ident = format_ident!("{}{}", prefix, last.ident);
+            // Spanned on the call, so "cannot find function `__neuron_pullback_g`"
+            // points at the `g(…)` that is not a differentiated function.
+            last.ident = format_ident!("{}{}", prefix, last.ident, span = last.ident.span());
         }
         p
     }
@@ -281,7 +283,12 @@ fn typed_literal(t: &TokenStream, float: &Ident) -> Option<TokenStream> {
     if !lit.suffix().is_empty() {
         return None;
     }
-    let typed = syn::LitFloat::new(&format!("{}_{}", lit.base10_digits(), float), lit.span());
+    let mut digits = lit.base10_digits().to_string();
+    if digits.ends_with('.') {
+        digits.push('0');
+    }
+    // Parsed, not built with `LitFloat::new`, which panics on text it rejects.
+    let typed: syn::LitFloat = syn::parse_str(&format!("{digits}_{float}")).ok()?;
     Some(quote!(#typed))
 }
 

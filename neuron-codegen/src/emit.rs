@@ -2,6 +2,7 @@
 //! reads onto tapes) and the generated functions around both sweeps.
 
 use crate::context::{mentions, Context};
+use crate::expand::Pullback;
 use crate::ir::*;
 use crate::reverse;
 use crate::rules;
@@ -582,7 +583,8 @@ pub fn tapes(cx: &mut Context) -> TokenStream {
 pub fn items(
     item: &syn::ItemFn,
     sig: &Signature,
-    body: TokenStream,
+    callers: Pullback,
+    own: Option<Pullback>,
     d_output: &syn::Ident,
 ) -> TokenStream {
     let vis = &item.vis;
@@ -592,6 +594,7 @@ pub fn items(
     let backward = format_ident!("{}_backward", name);
     let value_and = format_ident!("{}_value_and_backward", name);
     let pullback = format_ident!("__neuron_pullback_{}", name);
+    let own_name = format_ident!("__neuron_backward_{}", name);
     let output_alias = format_ident!("__neuron_Output_{}", name);
     let params: Vec<TokenStream> = sig
         .params
@@ -602,13 +605,18 @@ pub fn items(
         })
         .collect();
     let names: Vec<&syn::Ident> = sig.params.iter().map(|p| &p.name).collect();
-    let all_grads = sig.params.iter().map(|p| {
-        if p.differentiable() {
-            p.grad_ty.clone()
-        } else {
-            quote!(())
-        }
-    });
+    let grads_of = |wrt: &dyn Fn(&crate::signature::Param) -> bool| -> Vec<TokenStream> {
+        sig.params
+            .iter()
+            .map(|p| {
+                if wrt(p) {
+                    p.grad_ty.clone()
+                } else {
+                    quote!(())
+                }
+            })
+            .collect()
+    };
     let grad_idx: Vec<syn::Index> = sig
         .params
         .iter()
@@ -635,34 +643,61 @@ pub fn items(
     let doc_value = format!(
         "The value of [`{name}`] and its backward pass ([`{backward}`]) from one forward sweep."
     );
+    let allow = quote! {
+        #[doc(hidden)]
+        #[allow(
+            dead_code, unused_mut, unused_variables, unused_assignments, unused_parens, non_snake_case,
+            clippy::all, clippy::pedantic, clippy::nursery, clippy::too_many_arguments
+        )]
+    };
+    let callers_grads = grads_of(&|p| p.differentiable());
+    let (callers_out, callers_body) = (&callers.d_output, &callers.body);
+    let (wrapped, own_fn) = match own {
+        Some(own) => {
+            let own_grads = grads_of(&|p| p.grad);
+            let (own_out, own_body) = (&own.d_output, &own.body);
+            let f = quote! {
+                #allow
+                #vis fn #own_name #generics (#(#params,)* #own_out: #out_ty) -> (#out_ty, (#(#own_grads,)*)) {
+                    #own_body
+                }
+            };
+            (own_name, f)
+        }
+        None => (pullback.clone(), quote!()),
+    };
     quote! {
         #[doc = #doc_back]
         #[inline]
         #[allow(clippy::too_many_arguments)]
+        #[allow(dead_code)]
         #vis fn #backward #generics (#(#params,)* #d_output: #out_ty) -> #g_ty {
-            let (_, grads) = #pullback(#(#names,)* #d_output);
+            // A use of the forward function, so a crate that only calls the
+            // backward pass is not told the forward one is never used.
+            let _ = #name;
+            let (_, grads) = #wrapped(#(#names,)* #d_output);
             #g_val
         }
 
         #[doc = #doc_value]
         #[inline]
         #[allow(clippy::too_many_arguments)]
+        #[allow(dead_code)]
         #vis fn #value_and #generics (#(#params,)* #d_output: #out_ty) -> (#out_ty, #g_ty) {
-            let (value, grads) = #pullback(#(#names,)* #d_output);
+            let _ = #name;
+            let (value, grads) = #wrapped(#(#names,)* #d_output);
             (value, #g_val)
         }
 
         #[doc(hidden)]
-        #[allow(non_camel_case_types)]
+        #[allow(non_camel_case_types, dead_code)]
         #vis type #output_alias = #out_ty;
 
-        #[doc(hidden)]
-        #[allow(
-            unused_mut, unused_variables, unused_assignments, unused_parens, non_snake_case,
-            clippy::all, clippy::pedantic, clippy::nursery, clippy::too_many_arguments
-        )]
-        #vis fn #pullback #generics (#(#params,)* #d_output: #out_ty) -> (#out_ty, (#(#all_grads,)*)) {
-            #body
+        #allow
+        #vis fn #pullback #generics (#(#params,)* #callers_out: #out_ty) -> (#out_ty, (#(#callers_grads,)*)) {
+            #callers_body
         }
+
+        #own_fn
     }
 }

@@ -10,22 +10,52 @@ use syn::{Error, ItemFn};
 pub fn expand(mut item: ItemFn) -> Result<TokenStream, Error> {
     let sig = signature::parse(&item.sig)?;
     strip_param_attributes(&mut item);
-    let mut names = Names::new(&item);
+    // Callers need a gradient for every float parameter; NAME_backward leaves
+    // out the #[no_grad] ones, so when there are any it gets a sweep of its own
+    // that does not compute them.
+    let callers = pullback(&item, &sig, &|p| p.differentiable())?;
+    let own = if sig.params.iter().any(|p| p.differentiable() && !p.grad) {
+        Some(pullback(&item, &sig, &|p| p.grad)?)
+    } else {
+        None
+    };
+    let d_output = Names::new(&item).fresh("d_output");
+    let generated = emit::items(&item, &sig, callers, own, &d_output);
+    Ok(quote! {
+        #item
+        #generated
+    })
+}
+
+/// A pullback: the function's parameters and `d_output` in, its value and the
+/// gradients of the parameters `wrt` selects out (`()` for the others).
+pub struct Pullback {
+    pub d_output: syn::Ident,
+    pub body: TokenStream,
+}
+
+fn pullback(
+    item: &ItemFn,
+    sig: &signature::Signature,
+    wrt: &dyn Fn(&signature::Param) -> bool,
+) -> Result<Pullback, Error> {
+    let mut names = Names::new(item);
     let body = if returns::needs_rewrite(&item.block) {
-        let (done, ret) = (names.fresh("returned"), names.fresh("result"));
+        let mut outside = Names::avoiding_all(item);
+        let (done, ret) = (outside.fresh("returned"), outside.fresh("result"));
         returns::rewrite(&item.block, &sig.float, &done, &ret)
     } else {
         (*item.block).clone()
     };
-    let ir = lower::lower(&sig, &body, &mut names)?;
-    let act = activity::analyse(&ir, &sig);
-    let mut cx = Context::new(&ir, &sig, &act, &mut names);
+    let ir = lower::lower(sig, &body, &mut names)?;
+    let act = activity::analyse(&ir, sig, wrt);
+    let mut cx = Context::new(&ir, sig, &act, &mut names);
 
     // Gradient accumulators of the parameters come first, so they get plain names.
     let mut grads = Vec::new();
     let mut decls = TokenStream::new();
     for (i, p) in sig.params.iter().enumerate() {
-        if !p.differentiable() {
+        if !wrt(p) {
             grads.push(quote!(()));
             continue;
         }
@@ -73,11 +103,7 @@ pub fn expand(mut item: ItemFn) -> Result<TokenStream, Error> {
         #rev
         (#output, (#(#grads,)*))
     };
-    let generated = emit::items(&item, &sig, body, &d_output);
-    Ok(quote! {
-        #item
-        #generated
-    })
+    Ok(Pullback { d_output, body })
 }
 
 /// The function without `#[no_grad]`, which the compiler must not see.

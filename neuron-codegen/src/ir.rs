@@ -78,6 +78,9 @@ pub struct BlockInfo {
     pub kind: BlockKind,
 }
 
+// IR nodes are built once per macro call; boxing the large variants would
+// only add noise.
+#[allow(clippy::large_enum_variant)]
 pub enum Op {
     /// A scalar parameter, by index.
     Param(usize),
@@ -120,6 +123,7 @@ pub enum Arg {
     },
 }
 
+#[allow(clippy::large_enum_variant)]
 pub enum Inst {
     Def {
         dst: ValueId,

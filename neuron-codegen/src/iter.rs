@@ -51,8 +51,8 @@ pub fn reduction(l: &mut Lowerer, m: &syn::ExprMethodCall) -> Result<ValueId> {
         _ => {
             let (Some(init), Some(Expr::Closure(c))) = (m.args.first(), m.args.get(1).map(strip))
             else {
-                return Err(Error::new(
-                    m.span(),
+                return Err(Error::new_spanned(
+                    m,
                     "`fold` needs an initial value and a closure `|acc, x| …`",
                 ));
             };
@@ -61,7 +61,10 @@ pub fn reduction(l: &mut Lowerer, m: &syn::ExprMethodCall) -> Result<ValueId> {
         }
     };
     if matches!(l.value_ty(init), Ty::Int | Ty::Bool) {
-        return Err(Error::new(m.span(), "only float reductions are supported"));
+        return Err(Error::new_spanned(
+            m,
+            "only float reductions are supported",
+        ));
     }
     let acc = l.slot("acc", init);
     let len = chain_len(l, &chain.sources)?;
@@ -82,8 +85,8 @@ pub fn reduction(l: &mut Lowerer, m: &syn::ExprMethodCall) -> Result<ValueId> {
             }
             (_, Some(c)) => {
                 if c.inputs.len() != 2 {
-                    return Err(Error::new(
-                        c.span(),
+                    return Err(Error::new_spanned(
+                        c,
                         "the `fold` closure takes two parameters: `|acc, x|`",
                     ));
                 }
@@ -94,7 +97,7 @@ pub fn reduction(l: &mut Lowerer, m: &syn::ExprMethodCall) -> Result<ValueId> {
                 l.end_scope();
                 v?
             }
-            _ => return Err(Error::new(m.span(), "unsupported reduction")),
+            _ => return Err(Error::new_spanned(m, "unsupported reduction")),
         };
         l.store_slot(acc, new);
         Ok(())
@@ -122,15 +125,15 @@ fn parse_chain<'e>(l: &mut Lowerer, e: &'e Expr) -> Result<Chain<'e>> {
     let mut cur = strip(e);
     loop {
         let Expr::MethodCall(m) = cur else {
-            return Err(Error::new(cur.span(), "a `for` loop or reduction must iterate a range (`0..n`) or `x.iter()` with `zip`, `enumerate` and `map`"));
+            return Err(Error::new_spanned(cur, "a `for` loop or reduction must iterate a range (`0..n`) or `x.iter()` with `zip`, `enumerate` and `map`"));
         };
         match m.method.to_string().as_str() {
             "map" => match m.args.first().map(strip) {
                 Some(Expr::Closure(c)) if m.args.len() == 1 => adapters.push(Adapter::Map(c)),
                 _ => {
-                    return Err(Error::new(
-                        m.span(),
-                        "`map` needs a closure written inline: `.map(|x| …)`",
+                    return Err(Error::new_spanned(
+                        &m.args,
+                        "`map` needs a closure written inline: write `.map(|x| x.exp())`, not `.map(f64::exp)`",
                     ))
                 }
             },
@@ -143,7 +146,7 @@ fn parse_chain<'e>(l: &mut Lowerer, e: &'e Expr) -> Result<Chain<'e>> {
                 });
             }
             other => {
-                return Err(Error::new(m.method.span(), format!("iterator method `.{other}()` is not supported: use `iter`, `zip`, `enumerate`, `map`, then `sum`, `product` or `fold`, or write a `for` loop over indices")));
+                return Err(Error::new_spanned(&m.method, format!("iterator method `.{other}()` is not supported: use `iter`, `zip`, `enumerate`, `map`, then `sum`, `product` or `fold`, or write a `for` loop over indices")));
             }
         }
         cur = strip(&m.receiver);
@@ -174,8 +177,8 @@ fn parse_source(l: &mut Lowerer, e: &Expr) -> Result<Source> {
 fn container(l: &mut Lowerer, e: &Expr) -> Result<Source> {
     match l.expr(e)? {
         Operand::Place(m, idx) => Ok(Source::Mem(m, idx)),
-        Operand::Value(_) => Err(Error::new(
-            e.span(),
+        Operand::Value(_) => Err(Error::new_spanned(
+            e,
             "only arrays, slices and `Vec`s can be iterated",
         )),
     }
@@ -229,8 +232,8 @@ fn apply_adapters(l: &mut Lowerer, mut elem: Elem, adapters: &[Adapter]) -> Resu
         match a {
             Adapter::Map(c) => {
                 if c.inputs.len() != 1 {
-                    return Err(Error::new(
-                        c.span(),
+                    return Err(Error::new_spanned(
+                        c,
                         "the `map` closure takes one parameter",
                     ));
                 }
@@ -276,6 +279,6 @@ fn bind_pat(l: &mut Lowerer, p: &Pat, e: Elem) -> Result<()> {
             bind_pat(l, &t.elems[0], *a)?;
             bind_pat(l, &t.elems[1], *b)
         }
-        (p, _) => Err(Error::new(p.span(), "this pattern does not match the iterator's elements: use `x`, `&x`, `(a, b)` or `(i, x)`")),
+        (p, _) => Err(Error::new_spanned(p, "this pattern does not match the iterator's elements: use `x`, `&x`, `(a, b)` or `(i, x)`")),
     }
 }

@@ -29,6 +29,32 @@ pub mod signature;
 
 use proc_macro2::{Span, TokenStream};
 
+/// Code as a person writes it, for error messages: `Vec<f64>`, not the
+/// `Vec < f64 >` that `TokenStream::to_string` gives.
+pub(crate) fn text(t: &impl quote::ToTokens) -> String {
+    let mut s = t.to_token_stream().to_string();
+    for (from, to) in [
+        (" < ", "<"),
+        ("< ", "<"),
+        (" <", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        (" ;", ";"),
+        ("& ", "&"),
+        ("[ ", "["),
+        (" ]", "]"),
+        ("( ", "("),
+        (" )", ")"),
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" . ", "."),
+        (" !", "!"),
+    ] {
+        s = s.replace(from, to);
+    }
+    s
+}
+
 /// Expands `#[differentiate(attr)] item`: the item unchanged (but for
 /// `#[no_grad]`) followed by the generated functions, or compile errors
 /// spanned on what is not supported. Never panics on any input.

@@ -70,8 +70,8 @@ pub fn lower(sig: &Signature, body: &syn::Block, names: &mut Names) -> Result<Ir
     let tail = l.stmts(&body.stmts, true);
     let output = match tail {
         Ok(Some(op)) => l.output(op, body),
-        Ok(None) => Err(Error::new(
-            body.span(),
+        Ok(None) => Err(Error::new_spanned(
+            body,
             "the function body must end in the value it returns",
         )),
         Err(e) => Err(e),
@@ -94,7 +94,7 @@ pub fn lower(sig: &Signature, body: &syn::Block, names: &mut Names) -> Result<Ir
     errors.finish()?;
     let body = open
         .pop()
-        .ok_or_else(|| Error::new(body.span(), "internal: no block"))?;
+        .ok_or_else(|| Error::new_spanned(body, "internal: no block"))?;
     let output = output.ok_or_else(|| Error::new(body_span(), "internal: no output"))?;
     Ok(Ir {
         values,
@@ -246,7 +246,7 @@ impl<'a> Lowerer<'a> {
                 }
                 Shape::Container { rank, by_ref } => {
                     if p.mutable {
-                        return Err(Error::new(p.name.span(), "`mut` array parameters are not supported: copy into a local (`let mut y = x;`) and change that"));
+                        return Err(Error::new_spanned(&p.name, "`mut` array parameters are not supported: copy into a local (`let mut y = x;`) and change that"));
                     }
                     self.mems.push(Mem {
                         name: p.name.clone(),
@@ -313,8 +313,8 @@ impl<'a> Lowerer<'a> {
                 if let Stmt::Expr(Expr::Return(r), _) = stmt {
                     return match &r.expr {
                         Some(e) => self.expr(e).map(Some),
-                        None => Err(Error::new(
-                            r.span(),
+                        None => Err(Error::new_spanned(
+                            r,
                             "`return` needs a value in a differentiated function",
                         )),
                     };
@@ -359,14 +359,46 @@ impl<'a> Lowerer<'a> {
     }
 
     fn stmt(&mut self, stmt: &Stmt) -> Result<()> {
+        let r = self.stmt_checked(stmt);
+        if r.is_err() {
+            // Names a failed `let` would have bound get a placeholder, so the
+            // error is reported once, not again at every use.
+            if let Stmt::Local(local) = stmt {
+                self.poison(&local.pat);
+            }
+        }
+        r
+    }
+
+    fn poison(&mut self, pat: &Pat) {
+        let mut names = Vec::new();
+        pattern_names(pat, &mut names);
+        for n in names {
+            let v = self.constant(Ty::Any, quote!(0.0));
+            self.bind(&n, Binding::Value(v));
+        }
+    }
+
+    fn stmt_checked(&mut self, stmt: &Stmt) -> Result<()> {
+        if let Stmt::Local(syn::Local {
+            init:
+                Some(syn::LocalInit {
+                    diverge: Some((_, e)),
+                    ..
+                }),
+            ..
+        }) = stmt
+        {
+            return Err(Error::new_spanned(e, "`let … else` is not supported in a differentiated function: test a bool with `if` instead"));
+        }
         if !matches!(stmt, Stmt::Item(_)) && contains_return(stmt) {
             return Err(Error::new(return_span(stmt), "`return` is only supported as an early exit from the function body or from an `if` in it, not inside a loop: compute the value and return it after the loop"));
         }
         match stmt {
             Stmt::Local(local) => self.local(local),
             Stmt::Expr(e, _) => self.stmt_expr(e),
-            Stmt::Item(item) => Err(Error::new(item.span(), "items (fn, struct, use, const, …) inside a differentiated function are not supported: define them outside it")),
-            Stmt::Macro(m) => Err(Error::new(m.span(), format!("macro `{}!` is not supported in a differentiated function: move it out of the function, or write the computation as plain expressions", m.mac.path.to_token_stream()))),
+            Stmt::Item(item) => Err(Error::new_spanned(item, "items (fn, struct, use, const, …) inside a differentiated function are not supported: define them outside it")),
+            Stmt::Macro(m) => Err(Error::new_spanned(m, format!("macro `{}!` is not supported in a differentiated function: move it out of the function, or write the computation as plain expressions", crate::text(&m.mac.path)))),
         }
     }
 
@@ -376,14 +408,14 @@ impl<'a> Lowerer<'a> {
             p => (p, None),
         };
         let Some(init) = &local.init else {
-            return Err(Error::new(
-                local.span(),
+            return Err(Error::new_spanned(
+                local,
                 "a `let` without a value is not supported: initialise it (`let mut y = 0.0;`)",
             ));
         };
         if let Some((_, e)) = &init.diverge {
-            return Err(Error::new(
-                e.span(),
+            return Err(Error::new_spanned(
+                e,
                 "`let … else` is not supported in a differentiated function",
             ));
         }
@@ -393,7 +425,7 @@ impl<'a> Lowerer<'a> {
                 self.expr(&init.expr)?;
                 return Ok(());
             }
-            other => return Err(Error::new(other.span(), "only simple `let` bindings are supported (`let y = …;`, `let mut y = …;`): destructuring is not")),
+            other => return Err(Error::new_spanned(other, "only simple `let` bindings are supported (`let y = …;`, `let mut y = …;`): destructuring is not")),
         };
         let ann_rank = annotation.map(type_rank);
         let ann_elem = annotation.and_then(type_elem);
@@ -408,7 +440,7 @@ impl<'a> Lowerer<'a> {
                 let elem = match (self.ty(v), ann_elem) {
                     (_, Some(t)) => t,
                     (Ty::Any, None) => {
-                        return Err(Error::new(local.span(), format!("add a type to this `let mut`: the type of `{}` is not known here (`let mut {}: usize = …;` or `: f64`)", init.expr.to_token_stream(), ident)));
+                        return Err(Error::new_spanned(local, format!("add a type to this `let mut`: the type of `{}` is not known here (`let mut {}: usize = …;` or `: f64`)", crate::text(&init.expr), ident)));
                     }
                     (t, None) => t,
                 };
@@ -525,10 +557,10 @@ impl<'a> Lowerer<'a> {
                 r.map(|_| ())
             }
             Expr::Loop(l) => Err(Error::new(l.loop_token.span, "`loop` is not supported: write a `while` loop with the exit condition, or a `for` loop over a range")),
-            Expr::Break(b) => Err(Error::new(b.span(), "`break` is not supported: use a `while` loop whose condition says when to stop")),
-            Expr::Continue(c) => Err(Error::new(c.span(), "`continue` is not supported: put the rest of the loop body in an `if`")),
-            Expr::Unsafe(u) => Err(Error::new(u.unsafe_token.span, "`unsafe` blocks are not supported in a differentiated function")),
-            Expr::Macro(m) => Err(Error::new(m.span(), format!("macro `{}!` is not supported in a differentiated function: move it out of the function, or write the computation as plain expressions", m.mac.path.to_token_stream()))),
+            Expr::Break(b) => Err(Error::new_spanned(b, "`break` is not supported: use a `while` loop whose condition says when to stop")),
+            Expr::Continue(c) => Err(Error::new_spanned(c, "`continue` is not supported: put the rest of the loop body in an `if`")),
+            Expr::Unsafe(u) => Err(Error::new(u.unsafe_token.span, "`unsafe` blocks are not supported in a differentiated function: compute the value outside and pass it in as a `#[no_grad]` parameter")),
+            Expr::Macro(m) => Err(Error::new_spanned(m, format!("macro `{}!` is not supported in a differentiated function: move it out of the function, or write the computation as plain expressions", crate::text(&m.mac.path)))),
             other => self.expr(other).map(|_| ()),
         }
     }
@@ -559,19 +591,19 @@ impl<'a> Lowerer<'a> {
         match self.expr(e)? {
             Operand::Place(m, idx) => {
                 match &self.mems[m].origin {
-                    MemOrigin::Param { .. } => Err(Error::new(e.span(), "parameters cannot be assigned to: copy into a local first (`let mut y = x;`)")),
-                    MemOrigin::CallOutput { .. } => Err(Error::new(e.span(), "the result of a call cannot be assigned to: copy it into a `let mut` first")),
+                    MemOrigin::Param { .. } => Err(Error::new_spanned(e, "parameters cannot be assigned to: copy into a local first (`let mut y = x;`)")),
+                    MemOrigin::CallOutput { .. } => Err(Error::new_spanned(e, "the result of a call cannot be assigned to: copy it into a `let mut` first")),
                     MemOrigin::Local => {
                         if let Some(r) = self.mems[m].rank {
                             if idx.len() < r && !whole_ok {
-                                return Err(Error::new(e.span(), "compound assignment to a whole array is not supported: update its elements (`y[i] += …`) in a loop"));
+                                return Err(Error::new_spanned(e, "compound assignment to a whole array is not supported: update its elements (`y[i] += …`) in a loop"));
                             }
                         }
                         Ok((m, idx))
                     }
                 }
             }
-            Operand::Value(_) => Err(Error::new(e.span(), "only `let mut` variables and elements of `let mut` arrays can be assigned to: declare it with `let mut`")),
+            Operand::Value(_) => Err(Error::new_spanned(e, "only `let mut` variables and elements of `let mut` arrays can be assigned to: declare it with `let mut`")),
         }
     }
 
@@ -579,7 +611,7 @@ impl<'a> Lowerer<'a> {
 
     fn for_loop(&mut self, f: &syn::ExprForLoop) -> Result<()> {
         if let Some(l) = &f.label {
-            return Err(Error::new(l.span(), "loop labels are not supported"));
+            return Err(Error::new_spanned(l, "loop labels are not supported in a differentiated function: remove the label and put the exit test in a `while` condition"));
         }
         let (range, rev) = match strip(&f.expr) {
             Expr::MethodCall(m) if m.method == "rev" && m.args.is_empty() => {
@@ -591,8 +623,8 @@ impl<'a> Lowerer<'a> {
             return crate::iter::for_over_iter(self, f);
         };
         let (Some(start), Some(end)) = (&r.start, &r.end) else {
-            return Err(Error::new(
-                r.span(),
+            return Err(Error::new_spanned(
+                r,
                 "a `for` loop needs a range with both ends (`0..n`, `a..=b`)",
             ));
         };
@@ -601,7 +633,7 @@ impl<'a> Lowerer<'a> {
         let hi = self.expr_value(end)?;
         for (v, e) in [(lo, start), (hi, end)] {
             if matches!(self.ty(v), Ty::Float | Ty::Bool) {
-                return Err(Error::new(e.span(), "a loop bound must be an integer"));
+                return Err(Error::new_spanned(e, "a loop bound must be an integer"));
             }
         }
         let trips = match (
@@ -619,8 +651,8 @@ impl<'a> Lowerer<'a> {
             }
             Pat::Wild(_) => None,
             other => {
-                return Err(Error::new(
-                    other.span(),
+                return Err(Error::new_spanned(
+                    other,
                     "the loop variable must be a plain name or `_`",
                 ))
             }
@@ -681,11 +713,11 @@ impl<'a> Lowerer<'a> {
 
     fn while_loop(&mut self, w: &syn::ExprWhile) -> Result<()> {
         if let Some(l) = &w.label {
-            return Err(Error::new(l.span(), "loop labels are not supported"));
+            return Err(Error::new_spanned(l, "loop labels are not supported in a differentiated function: remove the label and put the exit test in a `while` condition"));
         }
         if let Expr::Let(l) = &*w.cond {
-            return Err(Error::new(
-                l.span(),
+            return Err(Error::new_spanned(
+                l,
                 "`while let` is not supported: use a `while` loop with a boolean condition",
             ));
         }
@@ -694,8 +726,8 @@ impl<'a> Lowerer<'a> {
         let cond = self.close_block();
         let cond_value = c?;
         if self.ty(cond_value) != Ty::Bool {
-            return Err(Error::new(
-                w.cond.span(),
+            return Err(Error::new_spanned(
+                &w.cond,
                 "a `while` condition must be a bool",
             ));
         }
@@ -715,15 +747,15 @@ impl<'a> Lowerer<'a> {
 
     fn if_stmt(&mut self, ifx: &syn::ExprIf) -> Result<()> {
         if let Expr::Let(l) = &*ifx.cond {
-            return Err(Error::new(
-                l.span(),
+            return Err(Error::new_spanned(
+                l,
                 "`if let` is not supported: use a boolean condition",
             ));
         }
         let cond = self.expr_value(&ifx.cond)?;
         if self.ty(cond) != Ty::Bool {
-            return Err(Error::new(
-                ifx.cond.span(),
+            return Err(Error::new_spanned(
+                &ifx.cond,
                 "an `if` condition must be a bool",
             ));
         }
@@ -850,14 +882,14 @@ impl<'a> Lowerer<'a> {
             Expr::Group(g) => self.expr(&g.expr),
             Expr::Reference(r) => {
                 if r.mutability.is_some() {
-                    return Err(Error::new(r.span(), "`&mut` is not supported in a differentiated function"));
+                    return Err(Error::new_spanned(r, "`&mut` is not supported in a differentiated function"));
                 }
                 self.expr(&r.expr)
             }
             Expr::Unary(u) => self.unary(u),
             Expr::Binary(b) => {
                 if is_compound(&b.op) {
-                    return Err(Error::new(b.span(), "compound assignment is a statement: end it with `;`"));
+                    return Err(Error::new_spanned(b, "compound assignment is a statement: end it with `;`"));
                 }
                 if matches!(b.op, BinOp::And(_) | BinOp::Or(_)) {
                     return self.short_circuit(b);
@@ -870,19 +902,19 @@ impl<'a> Lowerer<'a> {
                 let base = self.expr(&ix.expr)?;
                 let i = self.expr_value(&ix.index)?;
                 if matches!(self.ty(i), Ty::Float | Ty::Bool) {
-                    return Err(Error::new(ix.index.span(), "an index must be an integer: convert with `as usize`"));
+                    return Err(Error::new_spanned(&ix.index, "an index must be an integer: convert with `as usize`"));
                 }
                 match base {
                     Operand::Place(m, mut idx) => {
                         if let Some(r) = self.mems[m].rank {
                             if idx.len() >= r {
-                                return Err(Error::new(ix.span(), "too many indices: this is already a scalar"));
+                                return Err(Error::new_spanned(ix, "too many indices: this is already a scalar"));
                             }
                         }
                         idx.push(i);
                         Ok(Operand::Place(m, idx))
                     }
-                    Operand::Value(_) => Err(Error::new(ix.expr.span(), "only arrays, slices and `Vec`s can be indexed")),
+                    Operand::Value(_) => Err(Error::new_spanned(&ix.expr, "only arrays, slices and `Vec`s can be indexed")),
                 }
             }
             Expr::MethodCall(m) => self.method(m),
@@ -890,7 +922,7 @@ impl<'a> Lowerer<'a> {
             Expr::Cast(c) => self.cast(c),
             Expr::If(ifx) => {
                 if let Expr::Let(l) = &*ifx.cond {
-                    return Err(Error::new(l.span(), "`if let` is not supported: use a boolean condition"));
+                    return Err(Error::new_spanned(l, "`if let` is not supported: use a boolean condition"));
                 }
                 let cond = self.expr_value(&ifx.cond)?;
                 let then = ifx.then_branch.stmts.clone();
@@ -912,25 +944,25 @@ impl<'a> Lowerer<'a> {
                 self.scopes.push(HashMap::new());
                 let r = self.stmts(&b.block.stmts, false);
                 self.scopes.pop();
-                r?.ok_or_else(|| Error::new(b.span(), "this block has no value: end it with an expression"))
+                r?.ok_or_else(|| Error::new_spanned(b, "this block has no value: end it with an expression"))
             }
             Expr::Array(a) => self.array_literal(a),
             Expr::Repeat(r) => self.repeat(r),
             Expr::Macro(m) if m.mac.path.is_ident("vec") => self.vec_macro(m),
-            Expr::Macro(m) => Err(Error::new(m.span(), format!("macro `{}!` is not supported in a differentiated function: write the computation as plain expressions", m.mac.path.to_token_stream()))),
-            Expr::Unsafe(u) => Err(Error::new(u.unsafe_token.span, "`unsafe` blocks are not supported in a differentiated function")),
-            Expr::Closure(c) => Err(Error::new(c.span(), "closures are only supported as arguments of iterator adapters (`map`, `fold`): write the computation inline")),
-            Expr::Field(f) => Err(Error::new(f.span(), "struct fields are not supported: pass the values as separate parameters (floats, arrays, slices)")),
-            Expr::Tuple(t) => Err(Error::new(t.span(), "tuples are not supported: use an array, or return one value")),
-            Expr::Try(t) => Err(Error::new(t.span(), "`?` is not supported in a differentiated function")),
-            Expr::Range(r) => Err(Error::new(r.span(), "a range is only supported as the iterator of a `for` loop")),
+            Expr::Macro(m) => Err(Error::new_spanned(m, format!("macro `{}!` is not supported in a differentiated function: write the computation as plain expressions", crate::text(&m.mac.path)))),
+            Expr::Unsafe(u) => Err(Error::new(u.unsafe_token.span, "`unsafe` blocks are not supported in a differentiated function: compute the value outside and pass it in as a `#[no_grad]` parameter")),
+            Expr::Closure(c) => Err(Error::new_spanned(c, "closures are only supported as arguments of iterator adapters (`map`, `fold`): write the computation inline")),
+            Expr::Field(f) => Err(Error::new_spanned(f, "struct fields are not supported: pass the values as separate parameters (floats, arrays, slices)")),
+            Expr::Tuple(t) => Err(Error::new_spanned(t, "tuples are not supported: use an array, or return one value")),
+            Expr::Try(t) => Err(Error::new_spanned(t, "`?` is not supported in a differentiated function")),
+            Expr::Range(r) => Err(Error::new_spanned(r, "a range is only supported as the iterator of a `for` loop")),
             Expr::Loop(l) => Err(Error::new(l.loop_token.span, "`loop` is not supported: write a `while` loop with the exit condition, or a `for` loop over a range")),
-            Expr::Async(a) => Err(Error::new(a.span(), "`async` blocks are not supported")),
-            Expr::Await(a) => Err(Error::new(a.span(), "`.await` is not supported")),
-            Expr::Struct(s) => Err(Error::new(s.span(), "struct literals are not supported in a differentiated function")),
+            Expr::Async(a) => Err(Error::new_spanned(a, "`async` blocks are not supported in a differentiated function: compute the value with plain expressions")),
+            Expr::Await(a) => Err(Error::new_spanned(a, "`.await` is not supported")),
+            Expr::Struct(s) => Err(Error::new_spanned(s, "struct literals are not supported in a differentiated function: use separate `let`s or an array")),
             Expr::Match(m) => Err(Error::new(m.match_token.span, "`match` is not supported: write it as `if` / `else if` / `else`")),
-            Expr::Return(r) => Err(Error::new(r.span(), "`return` is only supported as an early exit from the function body or from an `if` in it")),
-            other => Err(Error::new(other.span(), format!("`{}` is not supported in a differentiated function", other.to_token_stream()))),
+            Expr::Return(r) => Err(Error::new_spanned(r, "`return` is only supported as an early exit from the function body or from an `if` in it")),
+            other => Err(Error::new_spanned(other, format!("`{}` is not supported in a differentiated function", crate::text(other)))),
         }
     }
 
@@ -940,8 +972,8 @@ impl<'a> Lowerer<'a> {
                 if f.suffix().is_empty() || self.sig.float == f.suffix() {
                     Ty::Float
                 } else {
-                    return Err(Error::new(
-                        f.span(),
+                    return Err(Error::new_spanned(
+                        f,
                         format!(
                             "this literal is `{}` but the function computes in `{}`",
                             f.suffix(),
@@ -956,8 +988,8 @@ impl<'a> Lowerer<'a> {
             },
             syn::Lit::Bool(_) => Ty::Bool,
             other => {
-                return Err(Error::new(
-                    other.span(),
+                return Err(Error::new_spanned(
+                    other,
                     "only number and bool literals are supported",
                 ))
             }
@@ -990,7 +1022,7 @@ impl<'a> Lowerer<'a> {
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
         if !is_const_name {
-            return Err(Error::new(p.span(), format!("unknown name `{}`: a differentiated function can use its parameters, its locals and constants", p.to_token_stream())));
+            return Err(Error::new_spanned(p, format!("unknown name `{}`: a differentiated function can use its parameters, its locals and constants", crate::text(p))));
         }
         let ty = if float_path { Ty::Float } else { Ty::Any };
         Ok(Operand::Value(self.constant(ty, p.to_token_stream())))
@@ -1008,7 +1040,7 @@ impl<'a> Lowerer<'a> {
                 match self.ty(a) {
                     Ty::Float => {
                         let rule = rules::find(Form::Neg, "neg").ok_or_else(|| {
-                            Error::new(u.span(), "internal: no rule for negation")
+                            Error::new_spanned(u, "internal: no rule for negation")
                         })?;
                         Ok(Operand::Value(self.def(Ty::Float, Op::Rule(rule), vec![a])))
                     }
@@ -1018,12 +1050,12 @@ impl<'a> Lowerer<'a> {
             UnOp::Not(_) => {
                 let a = self.expr_value(&u.expr)?;
                 if self.ty(a) == Ty::Float {
-                    return Err(Error::new(u.span(), "`!` does not apply to floats"));
+                    return Err(Error::new_spanned(u, "`!` does not apply to floats"));
                 }
                 let t = self.ty(a);
                 Ok(Operand::Value(self.def(t, Op::Unary(u.op), vec![a])))
             }
-            _ => Err(Error::new(u.span(), "unsupported unary operator")),
+            _ => Err(Error::new_spanned(u, "unsupported unary operator")),
         }
     }
 
@@ -1104,8 +1136,8 @@ impl<'a> Lowerer<'a> {
         let target = c.ty.to_token_stream().to_string();
         let to_float = target == "f64" || target == "f32";
         if to_float && self.sig.float != target {
-            return Err(Error::new(
-                c.ty.span(),
+            return Err(Error::new_spanned(
+                &c.ty,
                 format!(
                     "this casts to `{target}` but the function computes in `{}`",
                     self.sig.float
@@ -1131,8 +1163,8 @@ impl<'a> Lowerer<'a> {
     fn method(&mut self, m: &syn::ExprMethodCall) -> Result<Operand> {
         let name = m.method.to_string();
         if m.turbofish.is_some() && !crate::iter::is_reduction(&name) {
-            return Err(Error::new(
-                m.method.span(),
+            return Err(Error::new_spanned(
+                &m.method,
                 "turbofish `::<>` is not supported here",
             ));
         }
@@ -1144,8 +1176,8 @@ impl<'a> Lowerer<'a> {
                 Operand::Place(mem, idx) => {
                     Ok(Operand::Value(self.def(Ty::Int, Op::Len(mem), idx)))
                 }
-                Operand::Value(_) => Err(Error::new(
-                    m.span(),
+                Operand::Value(_) => Err(Error::new_spanned(
+                    m,
                     "`.len()` needs an array, slice or `Vec`",
                 )),
             };
@@ -1163,12 +1195,12 @@ impl<'a> Lowerer<'a> {
             ))),
             Ty::Float | Ty::Any => {
                 let rule = rules::find(Form::Method, &name).ok_or_else(|| {
-                    Error::new(m.method.span(), format!("method `.{name}()` cannot be differentiated: the supported float methods are {}", rules::method_names()))
+                    Error::new_spanned(&m.method, format!("method `.{name}()` cannot be differentiated: the supported float methods are {}", rules::method_names()))
                 })?;
                 self.apply(rule, args, m.span()).map(Operand::Value)
             }
-            _ => Err(Error::new(
-                m.method.span(),
+            _ => Err(Error::new_spanned(
+                &m.method,
                 format!("method `.{name}()` is not supported here"),
             )),
         }
@@ -1212,8 +1244,8 @@ impl<'a> Lowerer<'a> {
 
     fn call(&mut self, c: &syn::ExprCall) -> Result<Operand> {
         let Expr::Path(fp) = &*c.func else {
-            return Err(Error::new(
-                c.func.span(),
+            return Err(Error::new_spanned(
+                &c.func,
                 "only calls of named functions are supported",
             ));
         };
@@ -1227,8 +1259,8 @@ impl<'a> Lowerer<'a> {
         // `f64::exp(x)`: the method form.
         if segs.len() == 2 && (segs[0] == "f64" || segs[0] == "f32") {
             let rule = rules::find(Form::Method, &last).ok_or_else(|| {
-                Error::new(
-                    c.func.span(),
+                Error::new_spanned(
+                    &c.func,
                     format!(
                         "`{}` cannot be differentiated: the supported float methods are {}",
                         fp.to_token_stream(),
@@ -1256,18 +1288,18 @@ impl<'a> Lowerer<'a> {
                 return self.apply(rule, args, c.span()).map(Operand::Value);
             }
             if segs.len() == 2 {
-                return Err(Error::new(
-                    c.func.span(),
+                return Err(Error::new_spanned(
+                    &c.func,
                     format!(
-                        "`{}` is not a differentiable activation: the activations are {}",
-                        fp.to_token_stream(),
+                        "`{}` is not a differentiable activation: the activations are {}, or write the formula inline",
+                        path_text(&fp.path),
                         rules::activation_names()
                     ),
                 ));
             }
         }
         if fp.qself.is_some() || fp.path.segments.iter().any(|s| !s.arguments.is_empty()) {
-            return Err(Error::new(c.func.span(), "generic or qualified calls are not supported: call a `#[differentiate]` function by name"));
+            return Err(Error::new_spanned(&c.func, "generic or qualified calls are not supported: call a `#[differentiate]` function by name"));
         }
         // Another differentiated function.
         let mut args = Vec::new();
@@ -1343,7 +1375,7 @@ impl<'a> Lowerer<'a> {
     /// `vec![0.0; n]`: a buffer of runtime length with a constant element.
     fn vec_macro(&mut self, m: &syn::ExprMacro) -> Result<Operand> {
         let usage = || {
-            Error::new(m.span(), "only `vec![c; n]` with a constant element `c` (`0.0`, `[0.0; 3]`) is supported: fill the vector in a loop")
+            Error::new_spanned(m, "only `vec![c; n]` with a constant element `c` (`0.0`, `[0.0; 3]`) is supported: fill the vector in a loop")
         };
         let parsed = m.mac.parse_body_with(|input: syn::parse::ParseStream| {
             let elem: Expr = input.parse()?;
@@ -1364,8 +1396,8 @@ impl<'a> Lowerer<'a> {
         };
         let len = self.expr_value(&len)?;
         if matches!(self.ty(len), Ty::Float | Ty::Bool) {
-            return Err(Error::new(
-                m.span(),
+            return Err(Error::new_spanned(
+                m,
                 "the length in `vec![c; n]` must be an integer",
             ));
         }
@@ -1382,7 +1414,7 @@ impl<'a> Lowerer<'a> {
 
     fn repeat(&mut self, r: &syn::ExprRepeat) -> Result<Operand> {
         let (rank, elem) = repeat_shape(r).ok_or_else(|| {
-            Error::new(r.span(), "only constant array initialisers are supported (`[0.0; N]`, `[[0.0; N]; M]`): fill the array in a loop")
+            Error::new_spanned(r, "only constant array initialisers are supported (`[0.0; N]`, `[[0.0; N]; M]`): fill the array in a loop")
         })?;
         let m = self.new_mem("array", elem, Some(rank), MemOrigin::Local);
         self.push(Inst::Init {
@@ -1484,6 +1516,28 @@ fn zero_of(ty: Ty) -> TokenStream {
         Ty::Int => quote!(0),
         Ty::Bool => quote!(false),
     }
+}
+
+/// The names a pattern binds.
+fn pattern_names(p: &Pat, out: &mut Vec<Ident>) {
+    match p {
+        Pat::Ident(pi) => out.push(pi.ident.clone()),
+        Pat::Type(t) => pattern_names(&t.pat, out),
+        Pat::Tuple(t) => t.elems.iter().for_each(|e| pattern_names(e, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|e| pattern_names(e, out)),
+        Pat::Slice(s) => s.elems.iter().for_each(|e| pattern_names(e, out)),
+        Pat::Reference(r) => pattern_names(&r.pat, out),
+        Pat::Paren(pp) => pattern_names(&pp.pat, out),
+        Pat::Struct(s) => s.fields.iter().for_each(|f| pattern_names(&f.pat, out)),
+        _ => {}
+    }
+}
+
+/// A path as written, without the spaces `to_token_stream` puts around `::`.
+pub fn path_text(p: &syn::Path) -> String {
+    let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
+    let lead = if p.leading_colon.is_some() { "::" } else { "" };
+    format!("{lead}{}", segs.join("::"))
 }
 
 /// Strips parentheses and groups.

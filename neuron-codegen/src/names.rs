@@ -37,6 +37,17 @@ impl Names {
         }
     }
 
+    /// Names that avoid every identifier of `item`, its local bindings too:
+    /// for locals a rewrite adds to the body before lowering renames it.
+    pub fn avoiding_all(item: &syn::ItemFn) -> Names {
+        let mut taken = HashSet::new();
+        collect(quote::ToTokens::to_token_stream(item), &mut taken);
+        Names {
+            taken,
+            next: HashMap::new(),
+        }
+    }
+
     /// A new identifier starting with `base`.
     pub fn fresh(&mut self, base: &str) -> Ident {
         let mut base = base.trim_start_matches("r#").to_string();

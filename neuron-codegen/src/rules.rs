@@ -68,6 +68,8 @@ macro_rules! e {
 }
 
 /// The table. Partials use `y` where the result is cheaper than recomputing.
+/// `x + 0.0` turns `-0.0` into `+0.0` and leaves every other `x` as it is, so
+/// `ln` and `sqrt` have the derivative `+inf` at both zeros.
 #[rustfmt::skip]
 pub static RULES: &[Rule] = &[
     // operators
@@ -81,14 +83,14 @@ pub static RULES: &[Rule] = &[
     Rule { name: "exp", form: Form::Method, args: F, partials: |n| { let y = n.y; vec![e!(#y)] } },
     Rule { name: "exp2", form: Form::Method, args: F, partials: |n| { let (y, f) = (n.y, n.float); vec![e!(#y * ::core::#f::consts::LN_2)] } },
     Rule { name: "exp_m1", form: Form::Method, args: F, partials: |n| { let y = n.y; vec![e!(#y + 1.0)] } },
-    Rule { name: "ln", form: Form::Method, args: F, partials: |n| { let x = &n.a[0]; vec![e!(#x.recip())] } },
+    Rule { name: "ln", form: Form::Method, args: F, partials: |n| { let x = &n.a[0]; vec![e!((#x + 0.0).recip())] } },
     Rule { name: "ln_1p", form: Form::Method, args: F, partials: |n| { let x = &n.a[0]; vec![e!((1.0 + #x).recip())] } },
     Rule { name: "log2", form: Form::Method, args: F, partials: |n| { let (x, f) = (&n.a[0], n.float); vec![e!((#x * ::core::#f::consts::LN_2).recip())] } },
     Rule { name: "log10", form: Form::Method, args: F, partials: |n| { let (x, f) = (&n.a[0], n.float); vec![e!((#x * ::core::#f::consts::LN_10).recip())] } },
-    Rule { name: "sqrt", form: Form::Method, args: F, partials: |n| { let y = n.y; vec![e!(0.5 / #y)] } },
+    Rule { name: "sqrt", form: Form::Method, args: F, partials: |n| { let y = n.y; vec![e!(0.5 / (#y + 0.0))] } },
     Rule { name: "cbrt", form: Form::Method, args: F, partials: |n| { let y = n.y; vec![e!((3.0 * #y * #y).recip())] } },
-    Rule { name: "powi", form: Form::Method, args: FI, partials: |n| { let (x, k, f) = (&n.a[0], &n.a[1], n.float); vec![e!((#k as #f) * #x.powi(#k - 1)), Zero] } },
-    Rule { name: "powf", form: Form::Method, args: FF, partials: |n| { let (x, p, d) = (&n.a[0], &n.a[1], D()); vec![e!(#p * #x.powf(#p - 1.0)), e!(#d::powf_exponent(#x, #p))] } },
+    Rule { name: "powi", form: Form::Method, args: FI, partials: |n| { let (x, k, d) = (&n.a[0], &n.a[1], D()); vec![e!(#d::powi_base(#x, #k)), Zero] } },
+    Rule { name: "powf", form: Form::Method, args: FF, partials: |n| { let (x, p, d) = (&n.a[0], &n.a[1], D()); vec![e!(#d::powf_base(#x, #p)), e!(#d::powf_exponent(#x, #p))] } },
     Rule { name: "recip", form: Form::Method, args: F, partials: |n| { let y = n.y; vec![e!(-#y * #y)] } },
     Rule { name: "sin", form: Form::Method, args: F, partials: |n| { let x = &n.a[0]; vec![e!(#x.cos())] } },
     Rule { name: "cos", form: Form::Method, args: F, partials: |n| { let x = &n.a[0]; vec![e!(-#x.sin())] } },

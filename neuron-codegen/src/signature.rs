@@ -76,53 +76,57 @@ pub fn parse(sig: &syn::Signature) -> Result<Signature, Error> {
         ));
     }
     if let Some(abi) = &sig.abi {
-        errors.push(Error::new(
-            abi.span(),
+        errors.push(Error::new_spanned(
+            abi,
             "`#[differentiate]` does not support `extern` functions: remove the ABI",
         ));
     }
     if let Some(v) = &sig.variadic {
-        errors.push(Error::new(
-            v.span(),
+        errors.push(Error::new_spanned(
+            v,
             "`#[differentiate]` does not support variadic functions",
         ));
     }
     for g in sig.generics.params.iter() {
         if !matches!(g, syn::GenericParam::Lifetime(_)) {
-            errors.push(Error::new(g.span(), "`#[differentiate]` does not support generic parameters: write the function for `f64` or `f32`"));
+            errors.push(Error::new_spanned(g, "`#[differentiate]` does not support generic parameters: write the function for `f64` or `f32`"));
         }
     }
     let output = match &sig.output {
         ReturnType::Default => {
-            errors.push(Error::new(sig.ident.span(), "a differentiated function must return a float (`f64`, `f32`) or an array of floats: add `-> f64`"));
+            errors.push(Error::new_spanned(&sig.ident, "a differentiated function must return a float (`f64`, `f32`) or an array of floats: add `-> f64`"));
             None
         }
         ReturnType::Type(_, ty) => Some((**ty).clone()),
     };
     let mut params = Vec::new();
+    let mut bad_param = false;
     for input in &sig.inputs {
         match param(input) {
             Ok(p) => params.push(p),
-            Err(e) => errors.push(e),
+            Err(e) => {
+                errors.push(e);
+                bad_param = true;
+            }
         }
     }
     let mut float = None;
     if let Some(out) = &output {
         match output_float(out) {
             Some(f) => float = Some(f),
-            None => errors.push(Error::new(out.span(), format!("a differentiated function must return a float (`f64`, `f32`) or a fixed-size array of floats, not `{}`", out.to_token_stream()))),
+            None => errors.push(Error::new_spanned(out, format!("a differentiated function must return a float (`f64`, `f32`) or a fixed-size array of floats, not `{}`: return `f64` or `[f64; N]`", crate::text(out)))),
         }
     }
     if let Some(f) = &float {
         for p in params.iter().filter(|p| p.scalar == Scalar::Float) {
             if let Some(pf) = base_float(&p.ty) {
                 if pf != *f {
-                    errors.push(Error::new(p.ty.span(), format!("this parameter is `{pf}` but the function returns `{f}`: use one float type throughout")));
+                    errors.push(Error::new_spanned(&p.ty, format!("this parameter is `{pf}` but the function returns `{f}`: use one float type throughout")));
                 }
             }
         }
     }
-    if output.is_some() && !params.iter().any(|p| p.grad) {
+    if output.is_some() && !bad_param && !params.iter().any(|p| p.grad) {
         let span = if sig.inputs.is_empty() {
             sig.ident.span()
         } else {
@@ -132,7 +136,7 @@ pub fn parse(sig: &syn::Signature) -> Result<Signature, Error> {
     }
     errors.finish()?;
     let (Some(output), Some(float)) = (output, float) else {
-        return Err(Error::new(sig.span(), "invalid signature"));
+        return Err(Error::new_spanned(sig, "invalid signature"));
     };
     Ok(Signature {
         params,
@@ -144,7 +148,7 @@ pub fn parse(sig: &syn::Signature) -> Result<Signature, Error> {
 fn param(input: &FnArg) -> Result<Param, Error> {
     let pt = match input {
         FnArg::Receiver(r) => {
-            return Err(Error::new(r.span(), "`#[differentiate]` does not support methods with `self`: write a free function and pass the fields it needs"))
+            return Err(Error::new_spanned(r, "`#[differentiate]` does not support methods with `self`: write a free function and pass the fields it needs"))
         }
         FnArg::Typed(pt) => pt,
     };
@@ -154,17 +158,17 @@ fn param(input: &FnArg) -> Result<Param, Error> {
             attr.meta.require_path_only()?;
             no_grad = true;
         } else {
-            return Err(Error::new(attr.span(), "unsupported attribute on a parameter of a differentiated function: only `#[no_grad]` is understood here"));
+            return Err(Error::new_spanned(attr, "unsupported attribute on a parameter of a differentiated function: only `#[no_grad]` is understood here"));
         }
     }
     let (name, mutable) = match &*pt.pat {
         Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (pi.ident.clone(), pi.mutability.is_some()),
-        other => return Err(Error::new(other.span(), "parameters of a differentiated function must be plain names: write `x: [f64; 2]` and index it instead of destructuring")),
+        other => return Err(Error::new_spanned(other, "parameters of a differentiated function must be plain names: write `x: [f64; 2]` and index it instead of destructuring")),
     };
     let ty = (*pt.ty).clone();
     let (scalar, shape) = classify(&ty)?;
     if no_grad && scalar != Scalar::Float {
-        return Err(Error::new(pt.span(), "`#[no_grad]` is only for float parameters: integer and bool parameters never get a gradient"));
+        return Err(Error::new_spanned(pt, "`#[no_grad]` is only for float parameters: integer and bool parameters never get a gradient"));
     }
     let grad = scalar == Scalar::Float && !no_grad;
     let grad_ty = if scalar == Scalar::Float {
@@ -186,18 +190,18 @@ fn param(input: &FnArg) -> Result<Param, Error> {
 /// The scalar and shape of a parameter type, or an error saying what is accepted.
 fn classify(ty: &Type) -> Result<(Scalar, Shape), Error> {
     let unsupported = || {
-        Error::new(ty.span(), format!("unsupported parameter type `{}`: a differentiated function takes floats (`f64`, `f32`), integers, `bool`, or arrays `[T; N]`, slices `&[T]`, `Vec<T>` and references to them", ty.to_token_stream()))
+        Error::new_spanned(ty, format!("unsupported parameter type `{}`: a differentiated function takes floats (`f64`, `f32`), integers, `bool`, or arrays `[T; N]`, slices `&[T]`, `Vec<T>` and references to them", crate::text(ty)))
     };
     match ty {
         Type::Reference(r) => {
             if r.mutability.is_some() {
-                return Err(Error::new(ty.span(), "mutation through `&mut` parameters is not supported: take the value (or `&`) and return the result instead"));
+                return Err(Error::new_spanned(ty, "mutation through `&mut` parameters is not supported: take the value (or `&`) and return the result instead"));
             }
             let (s, shape) = classify(&r.elem)?;
             match shape {
                 Shape::Container { rank, .. } => Ok((s, Shape::Container { rank, by_ref: true })),
-                Shape::Scalar => Err(Error::new(
-                    ty.span(),
+                Shape::Scalar => Err(Error::new_spanned(
+                    ty,
                     "pass scalars by value: write `x: f64`, not `x: &f64`",
                 )),
             }
@@ -232,8 +236,8 @@ fn classify(ty: &Type) -> Result<(Scalar, Shape), Error> {
 
 fn container(elem: &Type, whole: &Type) -> Result<(Scalar, Shape), Error> {
     if let Type::Reference(_) = elem {
-        return Err(Error::new(
-            whole.span(),
+        return Err(Error::new_spanned(
+            whole,
             "containers of references are not supported: use `&[f64]` or `&[[f64; N]]`",
         ));
     }
@@ -313,7 +317,7 @@ fn output_float(ty: &Type) -> Option<String> {
     match ty {
         Type::Array(a) => output_float(&a.elem),
         Type::Paren(p) => output_float(&p.elem),
-        Type::Path(_) => base_float(ty),
+        Type::Path(p) if p.path.is_ident("f64") || p.path.is_ident("f32") => base_float(ty),
         _ => None,
     }
 }

@@ -102,7 +102,9 @@ pub fn silu<T: Float>(x: T) -> T {
 /// assert_eq!(neuron_core::derivative::abs(0.0_f64), 0.0);
 /// ```
 pub fn abs<T: Float>(x: T) -> T {
-    if x > T::zero() {
+    if x.is_nan() {
+        x
+    } else if x > T::zero() {
         T::one()
     } else if x < T::zero() {
         -T::one()
@@ -113,25 +115,27 @@ pub fn abs<T: Float>(x: T) -> T {
 
 /// d max(a, b) / da: 1 when `a > b`, else 0. Ties send the whole gradient to
 /// the second argument, so `x.max(0.0)` has the same derivative as `relu(x)`.
+/// With a NaN argument the gradient goes to the other one, which `max` returns.
 ///
 /// ```
 /// assert_eq!(neuron_core::derivative::max_first(1.0_f64, 1.0), 0.0);
 /// ```
 pub fn max_first<T: Float>(a: T, b: T) -> T {
-    if a > b {
+    if a > b || b.is_nan() {
         T::one()
     } else {
         T::zero()
     }
 }
 
-/// d min(a, b) / da: 1 when `a < b`, else 0 (ties go to the second argument).
+/// d min(a, b) / da: 1 when `a < b`, else 0 (ties go to the second argument;
+/// with a NaN argument the gradient goes to the other one, which `min` returns).
 ///
 /// ```
 /// assert_eq!(neuron_core::derivative::min_first(1.0_f64, 2.0), 1.0);
 /// ```
 pub fn min_first<T: Float>(a: T, b: T) -> T {
-    if a < b {
+    if a < b || b.is_nan() {
         T::one()
     } else {
         T::zero()
@@ -172,5 +176,34 @@ pub fn clamp<T: Float>(x: T, lo: T, hi: T) -> [T; 3] {
         [z, z, o]
     } else {
         [o, z, z]
+    }
+}
+
+/// d x.powf(p) / dx = p x^(p-1), and 0 for `p = 0` (where `x^0 = 1` is
+/// constant, though `0 · 0^-1` would be NaN at `x = 0`).
+///
+/// ```
+/// assert_eq!(neuron_core::derivative::powf_base(2.0_f64, 3.0), 12.0);
+/// assert_eq!(neuron_core::derivative::powf_base(0.0_f64, 0.0), 0.0);
+/// ```
+pub fn powf_base<T: Float>(x: T, p: T) -> T {
+    if p == T::zero() {
+        T::zero()
+    } else {
+        p * x.powf(p - T::one())
+    }
+}
+
+/// d x.powi(k) / dx = k x^(k-1), and 0 for `k = 0`.
+///
+/// ```
+/// assert_eq!(neuron_core::derivative::powi_base(2.0_f64, 3), 12.0);
+/// assert_eq!(neuron_core::derivative::powi_base(0.0_f64, 0), 0.0);
+/// ```
+pub fn powi_base<T: Float>(x: T, k: i32) -> T {
+    if k == 0 {
+        T::zero()
+    } else {
+        T::from(k).unwrap_or_else(T::nan) * x.powi(k - 1)
     }
 }

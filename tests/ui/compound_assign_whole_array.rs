@@ -2,10 +2,9 @@ use neuron::differentiate;
 
 #[differentiate]
 fn f(xs: [f64; 2]) -> f64 {
-    let mut y = [0.0; 2];
-    let s = y[0];
-    y = xs;
-    y[0] * y[1] + s
+    let mut y = [1.0; 2];
+    y += xs;
+    y[0] * y[1]
 }
 
 fn main() {

@@ -1,17 +1,13 @@
-//! Edge numbers where, at the time of writing, the generated gradient departs
-//! from the convention or from IEEE propagation. Kept apart from `edges.rs`,
-//! whose cases pass, so that these failures are visible on their own:
+//! Edge numbers that the first version of the macro got wrong, kept as
+//! regression tests:
 //!
 //! - `x.max(y)` / `x.min(y)` with a NaN argument: Rust's `max`/`min` return the
-//!   other (non-NaN) argument, yet the whole gradient goes to the NaN one
-//!   (`max_first(a, NaN)` is 0), so the argument that produced the value gets
-//!   none.
-//! - `x.abs()` at NaN: the gradient is 0 (neither `x > 0` nor `x < 0`), where
-//!   IEEE propagation (and `signum`) gives NaN.
-//! - `-0.0` is a zero: `sqrt'(-0.0)` and `ln'(-0.0)` come out `-inf`
-//!   (`0.5 / -0.0`, `1 / -0.0`) instead of the convention's `+inf`.
-//! - `x.powf(0.0)` and `x.powi(0)` at `x = 0` are the constant 1, but
-//!   `d/dx = 0 * 0^-1 = 0 * inf` is NaN instead of 0.
+//!   other argument, so the whole gradient goes to that one.
+//! - `x.abs()` at NaN: the gradient is NaN, as IEEE propagation gives.
+//! - `-0.0` is a zero: `sqrt'(-0.0)` and `ln'(-0.0)` are `+inf`, the
+//!   convention at zero.
+//! - `x.powf(0.0)` and `x.powi(0)` are constant: their gradient at `x = 0` is 0,
+//!   not `0 · inf`.
 
 use neuron::differentiate;
 

@@ -1,12 +1,6 @@
-//! Hygiene bug, kept in its own file so that `hygiene.rs` runs: a body local
-//! named `returned` or `result` (the names of the done flag and result slot
-//! that an early `return` from inside a loop is rewritten into) collides with
-//! them, because the rewrite happens on the syntax tree before locals are
-//! renamed. Currently this file does not compile:
-//! - `let returned`/`let mut returned` → "`!` does not apply to floats",
-//!   spanned on `#[differentiate]`;
-//! - `let result` → "only `let mut` variables … can be assigned to", spanned on
-//!   `#[differentiate]`.
+//! A body local named `returned` or `result` next to an early `return` from
+//! inside a loop: the rewrite of that return into a flag and a result slot
+//! once named them the same, before locals were renamed. Regression tests.
 
 use neuron::differentiate;
 

@@ -1,0 +1,74 @@
+//! Assigning a whole array: a recurrent state that is an array, updated by a
+//! call each step, and `vec![c; n]` buffers. Checked against central finite
+//! differences.
+
+use neuron::differentiate;
+
+#[differentiate]
+fn layer(h: [f64; 2], w: [[f64; 2]; 2]) -> [f64; 2] {
+    let mut out = [0.0; 2];
+    for j in 0..2 {
+        out[j] = (w[j][0] * h[0] + w[j][1] * h[1]).tanh();
+    }
+    out
+}
+
+#[differentiate]
+fn deep(x: [f64; 2], w: [[f64; 2]; 2]) -> f64 {
+    let mut h = x;
+    for _ in 0..3 {
+        h = layer(h, w);
+    }
+    h[0] + 2.0 * h[1]
+}
+
+#[differentiate]
+fn cubes(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut sq = vec![0.0; n];
+    for i in 0..n {
+        sq[i] = x[i] * x[i];
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += sq[i] * x[i];
+    }
+    s
+}
+
+fn central(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
+    (0..x.len())
+        .map(|i| {
+            let h = 1e-6 * x[i].abs().max(1.0);
+            let (mut a, mut b) = (x.to_vec(), x.to_vec());
+            a[i] += h;
+            b[i] -= h;
+            (f(&a) - f(&b)) / (2.0 * h)
+        })
+        .collect()
+}
+
+fn assert_close(got: &[f64], want: &[f64]) {
+    for (g, w) in got.iter().zip(want) {
+        assert!(
+            (g - w).abs() <= 1e-7 * w.abs().max(1.0),
+            "{got:?} vs {want:?}"
+        );
+    }
+}
+
+#[test]
+fn array_state_updated_by_a_call_in_a_loop() {
+    let p = [0.3, -0.7, 0.5, -0.2, 0.8, 0.1];
+    let (dx, dw) = deep_backward([p[0], p[1]], [[p[2], p[3]], [p[4], p[5]]], 1.0);
+    let got = [dx[0], dx[1], dw[0][0], dw[0][1], dw[1][0], dw[1][1]];
+    let want = central(|q| deep([q[0], q[1]], [[q[2], q[3]], [q[4], q[5]]]), &p);
+    assert_close(&got, &want);
+}
+
+#[test]
+fn vec_buffers() {
+    let x = [1.0, 2.0, -3.0];
+    assert_eq!(cubes_backward(&x, 1.0), vec![3.0, 12.0, 27.0]);
+    assert_close(&cubes_backward(&x, 1.0), &central(cubes, &x));
+}
