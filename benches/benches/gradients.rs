@@ -17,7 +17,6 @@ fn seed_neuron(c: &mut Criterion) {
     g.bench_function("hand", |bn| {
         bn.iter(|| seed_neuron::hand(black_box(x), black_box(w), black_box(b), 1.0))
     });
-    #[cfg(feature = "generated")]
     g.bench_function("generated", |bn| {
         bn.iter(|| seed_neuron::generated(black_box(x), black_box(w), black_box(b), 1.0))
     });
@@ -43,7 +42,6 @@ fn dense_layer(c: &mut Criterion) {
     g.bench_function("hand", |bn| {
         bn.iter(|| dense::hand(black_box(x), black_box(w), black_box(b), black_box(dy)))
     });
-    #[cfg(feature = "generated")]
     g.bench_function("generated", |bn| {
         bn.iter(|| dense::generated(black_box(x), black_box(w), black_box(b), black_box(dy)))
     });
@@ -69,7 +67,6 @@ fn network_loss(c: &mut Criterion) {
     g.bench_function("hand", |bn| {
         bn.iter(|| network::hand_on(black_box(&i), 1.0))
     });
-    #[cfg(feature = "generated")]
     g.bench_function("generated", |bn| {
         bn.iter(|| network::generated(black_box(&i), 1.0))
     });
@@ -94,7 +91,6 @@ fn rnn_cell(c: &mut Criterion) {
     g.bench_function("hand", |bn| {
         bn.iter(|| rnn::hand(black_box(x), black_box(w), black_box(u), 1.0))
     });
-    #[cfg(feature = "generated")]
     g.bench_function("generated", |bn| {
         bn.iter(|| rnn::generated(black_box(x), black_box(w), black_box(u), 1.0))
     });
@@ -119,7 +115,6 @@ fn rosenbrock_1000(c: &mut Criterion) {
     g.bench_function("hand", |bn| {
         bn.iter(|| rosenbrock::hand(black_box(&x), 1.0))
     });
-    #[cfg(feature = "generated")]
     g.bench_function("generated", |bn| {
         bn.iter(|| rosenbrock::generated(black_box(&x), 1.0))
     });

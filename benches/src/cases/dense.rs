@@ -14,7 +14,7 @@ pub const N: usize = 64;
 pub type Grad = (Vec<f64>, Vec<f64>, Vec<f64>);
 
 /// The forward function, in the form `#[differentiate]` consumes.
-#[cfg_attr(feature = "generated", ::neuron::differentiate)]
+#[::neuron::differentiate]
 pub fn dense(x: &[f64], w: &[f64], b: &[f64]) -> [f64; 64] {
     let mut y = [0.0; 64];
     for i in 0..64 {
@@ -125,7 +125,6 @@ pub fn finite_diff(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Vec<f64> {
 }
 
 /// The `#[differentiate]`-generated backward pass.
-#[cfg(feature = "generated")]
 pub fn generated(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Grad {
     dense_backward(x, w, b, dy)
 }
@@ -165,7 +164,6 @@ mod tests {
         );
     }
 
-    #[cfg(feature = "generated")]
     #[test]
     fn generated_matches_hand() {
         let i = inputs();

@@ -24,7 +24,7 @@ pub type Grad = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
 /// `-ln softmax(z)[label]`, computed as `logsumexp(z) - z[label]` with the
 /// maximum subtracted for stability. The forward function, in the form
 /// `#[differentiate]` consumes.
-#[cfg_attr(feature = "generated", ::neuron::differentiate)]
+#[::neuron::differentiate]
 pub fn cross_entropy(z: [f64; 3], label: usize) -> f64 {
     let mut m = z[0];
     for k in 1..3 {
@@ -41,13 +41,13 @@ pub fn cross_entropy(z: [f64; 3], label: usize) -> f64 {
 
 /// The mean loss over the batch. The forward function, in the form
 /// `#[differentiate]` consumes (calls [`cross_entropy`]).
-#[cfg_attr(feature = "generated", ::neuron::differentiate)]
+#[::neuron::differentiate]
 pub fn network_loss(
     w1: &[f64],
     b1: &[f64],
     w2: &[f64],
     b2: &[f64],
-    x: &[f64],
+    #[no_grad] x: &[f64],
     labels: &[usize],
 ) -> f64 {
     let mut total = 0.0;
@@ -245,13 +245,10 @@ pub fn finite_diff(i: &Inputs) -> Vec<f64> {
     })
 }
 
-/// The `#[differentiate]`-generated backward pass. It also returns the
-/// gradient w.r.t. the data `x` (a float parameter), which is dropped here.
-#[cfg(feature = "generated")]
+/// The `#[differentiate]`-generated backward pass. The data `x` is
+/// `#[no_grad]`, so no gradient is computed for it.
 pub fn generated(i: &Inputs, d_output: f64) -> Grad {
-    let (dw1, db1, dw2, db2, _dx) =
-        network_loss_backward(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels, d_output);
-    (dw1, db1, dw2, db2)
+    network_loss_backward(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels, d_output)
 }
 
 /// [`hand`] on [`Inputs`].
@@ -317,7 +314,6 @@ mod tests {
         assert_close("d_output", &b, &a, 1e-15);
     }
 
-    #[cfg(feature = "generated")]
     #[test]
     fn generated_matches_hand() {
         let i = inputs();

@@ -13,7 +13,7 @@ pub const STEPS: usize = 32;
 pub type Grad = ([f64; STEPS], f64, f64);
 
 /// The forward function, in the form `#[differentiate]` consumes.
-#[cfg_attr(feature = "generated", ::neuron::differentiate)]
+#[::neuron::differentiate]
 pub fn rnn(x: [f64; 32], w: f64, u: f64) -> f64 {
     let mut h = 0.0;
     for t in 0..32 {
@@ -92,7 +92,6 @@ pub fn finite_diff(x: [f64; STEPS], w: f64, u: f64) -> Vec<f64> {
 }
 
 /// The `#[differentiate]`-generated backward pass.
-#[cfg(feature = "generated")]
 pub fn generated(x: [f64; STEPS], w: f64, u: f64, d_output: f64) -> Grad {
     rnn_backward(x, w, u, d_output)
 }
@@ -124,7 +123,6 @@ mod tests {
         assert_close("finite_diff", &finite_diff(x, w, u), &h, 1e-8);
     }
 
-    #[cfg(feature = "generated")]
     #[test]
     fn generated_matches_hand() {
         let (x, w, u) = inputs();

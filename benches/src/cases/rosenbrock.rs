@@ -12,7 +12,7 @@ use crate::{fd, Real};
 pub const N: usize = 1000;
 
 /// The forward function, in the form `#[differentiate]` consumes.
-#[cfg_attr(feature = "generated", ::neuron::differentiate)]
+#[::neuron::differentiate]
 pub fn rosenbrock(x: &[f64]) -> f64 {
     let mut f = 0.0;
     for i in 0..x.len() - 1 {
@@ -80,7 +80,6 @@ pub fn finite_diff(x: &[f64]) -> Vec<f64> {
 }
 
 /// The `#[differentiate]`-generated backward pass.
-#[cfg(feature = "generated")]
 pub fn generated(x: &[f64], d_output: f64) -> Vec<f64> {
     rosenbrock_backward(x, d_output)
 }
@@ -116,7 +115,6 @@ mod tests {
         assert_close("finite_diff", &finite_diff(&x), &h, 1e-7);
     }
 
-    #[cfg(feature = "generated")]
     #[test]
     fn generated_matches_hand() {
         let x = inputs();

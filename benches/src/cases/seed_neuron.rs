@@ -11,7 +11,7 @@ use crate::{fd, Real};
 pub type Grad = ([f64; 3], [f64; 3], f64);
 
 /// The forward function, in the form `#[differentiate]` consumes.
-#[cfg_attr(feature = "generated", ::neuron::differentiate)]
+#[::neuron::differentiate]
 pub fn neuron(x: [f64; 3], w: [f64; 3], b: f64) -> f64 {
     ::neuron::relu(x[0] * w[0] + x[1] * w[1] + x[2] * w[2] + b)
 }
@@ -74,7 +74,6 @@ pub fn finite_diff(x: [f64; 3], w: [f64; 3], b: f64) -> Vec<f64> {
 }
 
 /// The `#[differentiate]`-generated backward pass.
-#[cfg(feature = "generated")]
 pub fn generated(x: [f64; 3], w: [f64; 3], b: f64, d_output: f64) -> Grad {
     neuron_backward(x, w, b, d_output)
 }
@@ -116,7 +115,6 @@ mod tests {
         assert_close("finite_diff", &finite_diff(x, w, b), &h, 1e-8);
     }
 
-    #[cfg(feature = "generated")]
     #[test]
     fn generated_matches_hand() {
         let (x, w, b) = inputs();
