@@ -45,6 +45,16 @@ pub struct Context<'a> {
     /// Set while the reverse sweep is generated.
     pub reverse: bool,
     pub mem_init: HashMap<MemId, &'a MemInit>,
+    /// Loads from an array after the last write to it in the block that
+    /// defines it: they read its final contents, so the reverse sweep can read
+    /// them from the array itself (top block) or from one copy of it per
+    /// iteration, instead of saving every load.
+    frozen: HashSet<ValueId>,
+    /// Arrays below the top block with frozen loads.
+    pub frozen_mems: HashSet<MemId>,
+    /// Arrays copied onto a tape once per iteration of their block.
+    pub taped_mems: HashSet<MemId>,
+    mem_tape_names: HashMap<MemId, Ident>,
 }
 
 impl<'a> Context<'a> {
@@ -69,7 +79,12 @@ impl<'a> Context<'a> {
             views: HashMap::new(),
             reverse: false,
             mem_init: HashMap::new(),
+            frozen: HashSet::new(),
+            frozen_mems: HashSet::new(),
+            taped_mems: HashSet::new(),
+            mem_tape_names: HashMap::new(),
         };
+        c.find_frozen(&ir.body);
         c.index(&ir.body);
         c
     }
@@ -107,7 +122,9 @@ impl<'a> Context<'a> {
                         }
                     }
                 }
-                Inst::Load { dst, mem, index } if self.readonly(*mem) => {
+                Inst::Load { dst, mem, index }
+                    if self.readonly(*mem) || self.frozen.contains(dst) =>
+                {
                     self.reads.insert(*dst, (*mem, index.clone()));
                 }
                 Inst::For { body, .. } => self.index(body),
@@ -128,6 +145,49 @@ impl<'a> Context<'a> {
     pub fn float(&self) -> TokenStream {
         let f = &self.sig.float;
         quote!(#f)
+    }
+
+    fn find_frozen(&mut self, b: &Block) {
+        for (i, inst) in b.insts.iter().enumerate() {
+            let m = match inst {
+                Inst::Init { mem, init } => {
+                    // A vec! buffer is not Copy: below the top block it cannot be taped whole.
+                    if b.id != 0 && matches!(init, MemInit::VecRepeat { .. }) {
+                        continue;
+                    }
+                    *mem
+                }
+                Inst::Call { out, .. } => *out,
+                _ => continue,
+            };
+            let last = b
+                .insts
+                .iter()
+                .rposition(|j| writes(j, m))
+                .map_or(i, |w| w.max(i));
+            let before = self.frozen.len();
+            for later in &b.insts[last + 1..] {
+                loads_of(later, m, &mut self.frozen);
+            }
+            if b.id != 0 && self.frozen.len() > before {
+                self.frozen_mems.insert(m);
+            }
+        }
+        for inst in &b.insts {
+            for child in children(inst) {
+                self.find_frozen(child);
+            }
+        }
+    }
+
+    /// The tape of an array copied once per iteration.
+    pub fn mem_tape(&mut self, m: MemId) -> Ident {
+        if let Some(t) = self.mem_tape_names.get(&m) {
+            return t.clone();
+        }
+        let t = self.names.fresh(&format!("tape_{}", self.ir.mems[m].name));
+        self.mem_tape_names.insert(m, t.clone());
+        t
     }
 
     /// Memory that is never written after its definition and is in scope in
@@ -301,6 +361,40 @@ pub enum Contributions {
     One,
     /// Several: `let mut d_v = 0.0;` and `d_v += …;` at each.
     Many,
+}
+
+/// The blocks an instruction holds.
+pub fn children(inst: &Inst) -> Vec<&Block> {
+    match inst {
+        Inst::For { body, .. } => vec![body],
+        Inst::While { cond, body, .. } => vec![cond, body],
+        Inst::If { then, els, .. } => vec![then, els],
+        _ => vec![],
+    }
+}
+
+/// Whether an instruction (or one nested in it) writes memory `m`.
+fn writes(inst: &Inst, m: MemId) -> bool {
+    match inst {
+        Inst::Store { mem, .. } | Inst::CopyInto { mem, .. } => *mem == m,
+        _ => children(inst)
+            .iter()
+            .any(|b| b.insts.iter().any(|i| writes(i, m))),
+    }
+}
+
+/// The loads of `m` in an instruction and the blocks it holds.
+fn loads_of(inst: &Inst, m: MemId, out: &mut HashSet<ValueId>) {
+    if let Inst::Load { dst, mem, .. } = inst {
+        if *mem == m {
+            out.insert(*dst);
+        }
+    }
+    for b in children(inst) {
+        for i in &b.insts {
+            loads_of(i, m, out);
+        }
+    }
 }
 
 /// Whether `ident` occurs in `ts`.

@@ -1,7 +1,7 @@
 //! Emission: the forward sweep (the primal, pushing what the reverse sweep
 //! reads onto tapes) and the generated functions around both sweeps.
 
-use crate::context::{mentions, Context};
+use crate::context::{children, mentions, Context};
 use crate::expand::Pullback;
 use crate::ir::*;
 use crate::reverse;
@@ -67,10 +67,19 @@ impl Forward {
                 out.extend(save(cx, b.id, inst));
             }
         }
+        if b.id != 0 {
+            for m in defined_mems(b) {
+                if cx.taped_mems.contains(&m) {
+                    let (t, n) = (cx.mem_tape(m), cx.mem(m).clone());
+                    out.extend(quote!(#t.push(#n);));
+                }
+            }
+        }
         if b.id != 0
-            && reverse::defined_values(b)
+            && (reverse::defined_values(b)
                 .iter()
                 .any(|v| cx.taped.contains(v))
+                || defined_mems(b).iter().any(|m| cx.taped_mems.contains(m)))
         {
             let c = cx.counter(b.id);
             out.extend(quote!(#c += 1;));
@@ -304,6 +313,18 @@ impl Forward {
     }
 }
 
+/// Memory objects defined directly in `b`.
+fn defined_mems(b: &Block) -> Vec<MemId> {
+    b.insts
+        .iter()
+        .filter_map(|i| match i {
+            Inst::Init { mem, .. } => Some(*mem),
+            Inst::Call { out, .. } => Some(*out),
+            _ => None,
+        })
+        .collect()
+}
+
 /// `tape.reserve(n)` before a loop for each heap tape its body pushes to,
 /// so a runtime-bounded loop allocates once rather than growing.
 fn reserve(cx: &mut Context, body: &Block, range: &TokenStream) -> TokenStream {
@@ -314,6 +335,12 @@ fn reserve(cx: &mut Context, body: &Block, range: &TokenStream) -> TokenStream {
     for v in reverse::defined_values(body) {
         if cx.taped.contains(&v) {
             let t = cx.tape(v);
+            out.extend(quote!(#t.reserve((#range).size_hint().0);));
+        }
+    }
+    for m in defined_mems(body) {
+        if cx.taped_mems.contains(&m) {
+            let t = cx.mem_tape(m);
             out.extend(quote!(#t.reserve((#range).size_hint().0);));
         }
     }
@@ -448,15 +475,6 @@ fn plan_block(
     }
 }
 
-fn children(inst: &Inst) -> Vec<&Block> {
-    match inst {
-        Inst::For { body, .. } => vec![body],
-        Inst::While { cond, body, .. } => vec![cond, body],
-        Inst::If { then, els, .. } => vec![then, els],
-        _ => vec![],
-    }
-}
-
 /// Whether an instruction may write any of `mems` (calls and nested blocks
 /// are taken to write everything they could reach).
 fn writes_any(inst: &Inst, mems: &HashSet<MemId>) -> bool {
@@ -566,6 +584,16 @@ pub fn tapes(cx: &mut Context) -> TokenStream {
             _ => quote!(::std::vec::Vec::new()),
         };
         out.extend(quote!(let mut #t = #init;));
+        if !blocks.contains(&b) {
+            blocks.push(b);
+        }
+    }
+    let mut mems: Vec<MemId> = cx.taped_mems.iter().copied().collect();
+    mems.sort_unstable();
+    for m in mems {
+        let t = cx.mem_tape(m);
+        out.extend(quote!(let mut #t = ::std::vec::Vec::new();));
+        let b = cx.ir.mems[m].block;
         if !blocks.contains(&b) {
             blocks.push(b);
         }

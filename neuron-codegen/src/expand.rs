@@ -74,7 +74,7 @@ fn pullback(
         cx.set_param_adjoint(value, mem, d.clone());
         let n = &p.name;
         let zero = match &p.shape {
-            signature::Shape::Scalar => quote!(0.0),
+            signature::Shape::Scalar => quote!(-0.0),
             signature::Shape::Container { by_ref: true, .. } => {
                 quote!(::neuron::__private::zeros_like(#n))
             }
@@ -83,7 +83,12 @@ fn pullback(
             }
         };
         decls.extend(quote!(let mut #d = #zero;));
-        grads.push(quote!(#d));
+        // A scalar accumulator starts at -0.0 (see `reverse`); a gradient that
+        // got no contribution is reported as +0.0.
+        grads.push(match &p.shape {
+            signature::Shape::Scalar => quote!(#d + 0.0),
+            signature::Shape::Container { .. } => quote!(#d),
+        });
     }
     let d_output = cx.names.fresh("d_output");
     let rev = reverse::sweep(&mut cx, &d_output);

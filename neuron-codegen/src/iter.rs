@@ -61,10 +61,7 @@ pub fn reduction(l: &mut Lowerer, m: &syn::ExprMethodCall) -> Result<ValueId> {
         }
     };
     if matches!(l.value_ty(init), Ty::Int | Ty::Bool) {
-        return Err(Error::new_spanned(
-            m,
-            "only float reductions are supported",
-        ));
+        return Err(Error::new_spanned(m, "only float reductions are supported"));
     }
     let acc = l.slot("acc", init);
     let len = chain_len(l, &chain.sources)?;

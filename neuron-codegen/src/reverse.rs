@@ -50,8 +50,10 @@ fn block(cx: &mut Context, b: &Block, seed: TokenStream) -> TokenStream {
     quote!(#pops #all)
 }
 
-/// `let mut d_v = 0.0;` for the values and memory defined in `b` whose
-/// adjoints the reverse code uses.
+/// `let mut d_v = -0.0;` for the values and memory defined in `b` whose
+/// adjoints the reverse code uses. Accumulators start at `-0.0`, not `0.0`:
+/// `-0.0 + x` is `x` for every `x`, so the compiler can drop the first
+/// addition, which `0.0 + x` (`-0.0` for `x = -0.0`) does not allow.
 fn declarations(cx: &mut Context, b: &Block, body: &TokenStream) -> TokenStream {
     let mut used = HashSet::new();
     idents(body, &mut used);
@@ -64,13 +66,13 @@ fn declarations(cx: &mut Context, b: &Block, body: &TokenStream) -> TokenStream 
             {
                 let d = cx.adj(*dst);
                 if mentions(body, &d) {
-                    out.extend(quote!(let mut #d = 0.0;));
+                    out.extend(quote!(let mut #d = -0.0;));
                 }
             }
             Inst::Load { dst, .. } if cx.active(*dst) && many(cx, *dst) => {
                 let d = cx.adj(*dst);
                 if mentions(body, &d) {
-                    out.extend(quote!(let mut #d = 0.0;));
+                    out.extend(quote!(let mut #d = -0.0;));
                 }
             }
             Inst::Init { mem, .. } | Inst::Call { out: mem, .. } if cx.active_mem(*mem) => {
@@ -103,10 +105,10 @@ fn zeros(cx: &Context, m: MemId, top: bool) -> TokenStream {
             quote!(<#alias as ::neuron::__private::Zeros>::zeros())
         }
         MemOrigin::Local => match cx.mem_init.get(&m) {
-            Some(MemInit::Scalar(_)) | None => quote!(0.0),
+            Some(MemInit::Scalar(_)) | None => quote!(-0.0),
             Some(MemInit::List(vs)) => {
                 let n = vs.len();
-                quote!([0.0; #n])
+                quote!([-0.0; #n])
             }
             Some(MemInit::Verbatim(t)) => zero_literal(t),
             Some(MemInit::VecRepeat { elem, len }) => {
@@ -153,12 +155,12 @@ fn zero_literal(t: &TokenStream) -> TokenStream {
                 quote!([#(#inner),*])
             }
             syn::Expr::Paren(p) => go(&p.expr),
-            _ => quote!(0.0),
+            _ => quote!(-0.0),
         }
     }
     match syn::parse2::<syn::Expr>(t.clone()) {
         Ok(e) => go(&e),
-        Err(_) => quote!(0.0),
+        Err(_) => quote!(-0.0),
     }
 }
 
@@ -184,6 +186,22 @@ fn pops(cx: &mut Context, b: &Block, rev: &TokenStream) -> TokenStream {
     }
     let mut loads = TokenStream::new();
     let mut any_tape = false;
+    // Arrays whose final contents the reverse code reads: one copy per iteration.
+    for inst in &b.insts {
+        let m = match inst {
+            Inst::Init { mem, .. } => *mem,
+            Inst::Call { out, .. } => *out,
+            _ => continue,
+        };
+        let name = cx.ir.mems[m].name.clone();
+        if cx.frozen_mems.contains(&m) && used.contains(&name.to_string()) {
+            cx.taped_mems.insert(m);
+            let t = cx.mem_tape(m);
+            let c = cx.counter(b.id);
+            loads.extend(quote!(let #name = #t[#c];));
+            any_tape = true;
+        }
+    }
     for (v, inst) in &defs {
         let value = &cx.ir.values[*v];
         if value.loop_var || cx.is_const(*v) || !used.contains(&value.name.to_string()) {
@@ -231,6 +249,20 @@ fn recomputable(cx: &Context, inst: &Inst) -> Option<TokenStream> {
             let n = cx.mem(*m);
             let idx = cx.index_path(args);
             Some(quote!(#n #idx.len()))
+        }
+        // Cheap float arithmetic on values the reverse sweep has anyway costs
+        // less to redo than to save and load.
+        Inst::Def {
+            op: Op::Rule(rule),
+            args,
+            ..
+        } if matches!(
+            rule.form,
+            rules::Form::Binary("+" | "-" | "*") | rules::Form::Neg
+        ) =>
+        {
+            let a: Vec<TokenStream> = args.iter().map(|v| cx.val(*v)).collect();
+            Some(rules::forward(rule, &a))
         }
         Inst::Def { dst, op, args } if cx.ir.values[*dst].ty != Ty::Float => {
             let a: Vec<TokenStream> = args.iter().map(|v| cx.val(*v)).collect();
@@ -288,6 +320,7 @@ fn accumulate(target: TokenStream, d: &TokenStream, p: Partial) -> TokenStream {
         Partial::Zero => quote!(),
         Partial::One => quote!(#target += #d;),
         Partial::MinusOne => quote!(#target -= #d;),
+        Partial::Gate(c) => quote!(if #c { #target += #d; }),
         Partial::Expr(e) => {
             let e = paren(e);
             quote!(#target += #d * #e;)
@@ -307,6 +340,7 @@ fn add_to(cx: &mut Context, v: ValueId, d: &TokenStream, p: Partial) -> TokenStr
         Partial::Zero => return quote!(),
         Partial::One => d.clone(),
         Partial::MinusOne => quote!(-#d),
+        Partial::Gate(c) => quote!((if #c { #d } else { 0.0 })),
         Partial::Expr(e) => {
             let e = paren(e);
             quote!(#d * #e)
@@ -511,7 +545,7 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             } else {
                 quote!()
             };
-            quote!(#take #dm #idx = 0.0;)
+            quote!(#take #dm #idx = -0.0;)
         }
         Inst::CopyInto {
             mem,

@@ -36,6 +36,9 @@ pub enum Partial {
     One,
     MinusOne,
     Expr(TokenStream),
+    /// 1 where the condition holds, else 0: the gradient passes or is
+    /// blocked (`relu`, `max`), written as a branch rather than a product.
+    Gate(TokenStream),
 }
 
 /// The names a rule's partials are written in.
@@ -56,7 +59,7 @@ pub struct Rule {
     pub partials: fn(&Names) -> Vec<Partial>,
 }
 
-use Partial::{Expr, MinusOne, One, Zero};
+use Partial::{Expr, Gate, MinusOne, One, Zero};
 const F: &[Arg] = &[Arg::Float];
 const FF: &[Arg] = &[Arg::Float, Arg::Float];
 const FFF: &[Arg] = &[Arg::Float, Arg::Float, Arg::Float];
@@ -104,13 +107,13 @@ pub static RULES: &[Rule] = &[
     Rule { name: "tanh", form: Form::Method, args: F, partials: |n| { let y = n.y; vec![e!(1.0 - #y * #y)] } },
     Rule { name: "abs", form: Form::Method, args: F, partials: |n| { let (x, d) = (&n.a[0], D()); vec![e!(#d::abs(#x))] } },
     Rule { name: "signum", form: Form::Method, args: F, partials: |_| vec![Zero] },
-    Rule { name: "max", form: Form::Method, args: FF, partials: |n| { let (a, b, d) = (&n.a[0], &n.a[1], D()); vec![e!(#d::max_first(#a, #b)), e!(1.0 - #d::max_first(#a, #b))] } },
-    Rule { name: "min", form: Form::Method, args: FF, partials: |n| { let (a, b, d) = (&n.a[0], &n.a[1], D()); vec![e!(#d::min_first(#a, #b)), e!(1.0 - #d::min_first(#a, #b))] } },
+    Rule { name: "max", form: Form::Method, args: FF, partials: |n| { let (a, b, d) = (&n.a[0], &n.a[1], D()); vec![Gate(quote!(#d::max_takes_first(#a, #b))), Gate(quote!(!#d::max_takes_first(#a, #b)))] } },
+    Rule { name: "min", form: Form::Method, args: FF, partials: |n| { let (a, b, d) = (&n.a[0], &n.a[1], D()); vec![Gate(quote!(#d::min_takes_first(#a, #b))), Gate(quote!(!#d::min_takes_first(#a, #b)))] } },
     Rule { name: "hypot", form: Form::Method, args: FF, partials: |n| { let (a, b, y) = (&n.a[0], &n.a[1], n.y); vec![e!(#a / #y), e!(#b / #y)] } },
     Rule { name: "clamp", form: Form::Method, args: FFF, partials: |n| { let (x, lo, hi, d) = (&n.a[0], &n.a[1], &n.a[2], D()); vec![e!(#d::clamp(#x, #lo, #hi)[0]), e!(#d::clamp(#x, #lo, #hi)[1]), e!(#d::clamp(#x, #lo, #hi)[2])] } },
     Rule { name: "mul_add", form: Form::Method, args: FFF, partials: |n| { let (a, b) = (&n.a[0], &n.a[1]); vec![e!(#b), e!(#a), One] } },
     // activations of neuron-core
-    Rule { name: "relu", form: Form::Activation, args: F, partials: |n| { let (x, d) = (&n.a[0], D()); vec![e!(#d::relu(#x))] } },
+    Rule { name: "relu", form: Form::Activation, args: F, partials: |n| { let x = &n.a[0]; vec![Gate(quote!(#x > 0.0))] } },
     Rule { name: "sigmoid", form: Form::Activation, args: F, partials: |n| { let y = n.y; vec![e!(#y * (1.0 - #y))] } },
     Rule { name: "softplus", form: Form::Activation, args: F, partials: |n| { let (x, d) = (&n.a[0], D()); vec![e!(#d::softplus(#x))] } },
     Rule { name: "leaky_relu", form: Form::Activation, args: FF, partials: |n| { let (x, al, d) = (&n.a[0], &n.a[1], D()); vec![e!(#d::leaky_relu(#x, #al)), e!(#d::leaky_relu_alpha(#x, #al))] } },

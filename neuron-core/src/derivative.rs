@@ -207,3 +207,28 @@ pub fn powi_base<T: Float>(x: T, k: i32) -> T {
         T::from(k).unwrap_or_else(T::nan) * x.powi(k - 1)
     }
 }
+
+/// Whether `a.max(b)` returns `a`: the gradient goes to `a` then, else to
+/// `b` (ties go to `b`, so `x.max(0.0)` agrees with `relu`; with a NaN the
+/// gradient goes to the other argument, which `max` returns).
+///
+/// ```
+/// use neuron_core::derivative::max_takes_first;
+/// assert!(max_takes_first(2.0_f64, 1.0));
+/// assert!(!max_takes_first(1.0_f64, 1.0));
+/// assert!(max_takes_first(1.0_f64, f64::NAN));
+/// ```
+pub fn max_takes_first<T: Float>(a: T, b: T) -> bool {
+    a > b || b.is_nan()
+}
+
+/// Whether `a.min(b)` returns `a` (ties go to `b`; see [`max_takes_first`]).
+///
+/// ```
+/// use neuron_core::derivative::min_takes_first;
+/// assert!(min_takes_first(1.0_f64, 2.0));
+/// assert!(!min_takes_first(1.0_f64, 1.0));
+/// ```
+pub fn min_takes_first<T: Float>(a: T, b: T) -> bool {
+    a < b || b.is_nan()
+}

@@ -150,15 +150,17 @@ pub mod __private {
         fn zeros() -> Self;
     }
 
+    // Adjoints start at -0.0, the additive identity of IEEE floats
+    // (`-0.0 + x == x` for every x), so the first `+=` costs nothing.
     impl Zeros for f64 {
         fn zeros() -> Self {
-            0.0
+            -0.0
         }
     }
 
     impl Zeros for f32 {
         fn zeros() -> Self {
-            0.0
+            -0.0
         }
     }
 
@@ -222,13 +224,13 @@ pub mod __private {
 
     impl Clear for f64 {
         fn clear(&mut self) {
-            *self = 0.0;
+            *self = -0.0;
         }
     }
 
     impl Clear for f32 {
         fn clear(&mut self) {
-            *self = 0.0;
+            *self = -0.0;
         }
     }
 
