@@ -347,7 +347,11 @@ fn add_to(cx: &mut Context, v: ValueId, d: &TokenStream, p: Partial) -> TokenStr
         }
     };
     let read_once = cx.reads_of.get(&v).copied() == Some(1);
-    let is_name = expr.clone().into_iter().count() == 1;
+    let mut tokens = expr.clone().into_iter();
+    let is_name = matches!(
+        (tokens.next(), tokens.next()),
+        (Some(proc_macro2::TokenTree::Ident(_)), None)
+    );
     if read_once || is_name {
         cx.deferred.insert(v, expr);
         return quote!();

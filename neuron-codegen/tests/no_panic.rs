@@ -1904,3 +1904,25 @@ fn regression_cast_before_less_than() {
 fn regression_dead_value_from_if_expression() {
     assert_valid("fn g(x: f64, k: usize) -> f64 { let a = x * if k < 1 { x } else { x }; x }");
 }
+
+/// `fn f(x: $t) -> $t` from a `macro_rules!` with `$t:ty = f64`: the types
+/// arrive in invisible (`Delimiter::None`) groups.
+#[test]
+#[ignore = "rejected, spanned at the call site: `unsupported parameter type `f64`` for a type in an invisible group"]
+fn regression_type_in_invisible_group() {
+    let ty = || {
+        TokenTree::Group(Group::new(
+            Delimiter::None,
+            TokenStream::from_str("f64").unwrap(),
+        ))
+    };
+    let mut item = TokenStream::from_str("fn f").unwrap();
+    let mut params = TokenStream::from_str("x :").unwrap();
+    params.extend([ty()]);
+    item.extend([TokenTree::Group(Group::new(Delimiter::Parenthesis, params))]);
+    item.extend(TokenStream::from_str("->").unwrap());
+    item.extend([ty()]);
+    item.extend(TokenStream::from_str("{ x * x }").unwrap());
+    let v = check(&TokenStream::new(), &item).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v, Verdict::Generated, "{item}");
+}
