@@ -1,17 +1,15 @@
-//! Hand-written reverse pass of [`loss`](crate::loss), the reference for the
-//! gradients `#[neuron::differentiate]` will generate.
+//! Hand-written reverse pass of [`loss`](crate::loss), the reference the
+//! tests hold the gradient `#[neuron::differentiate]` generates to.
 //!
-//! It differentiates exactly what `loss` computes, in the same order and with
-//! the conventions of `neuron::derivative` (relu' = 0 at 0, ties of `max`/`min`
-//! go to the second argument), including the path through the subtracted
-//! maximum of the softmax (zero in exact arithmetic) and the clipping (zero
-//! gradient where a probability is clipped). So the macro's gradient should
-//! agree with it to rounding.
+//! It is the book's: the gradient of the mean softmax cross-entropy with
+//! respect to the logits is `(softmax(z) - onehot(target)) / n`, followed by
+//! the dense layers' and ReLU's backward passes. (The macro also follows the
+//! path through the subtracted maximum, which is zero in exact arithmetic, so
+//! the two agree to rounding.)
 
 #![allow(clippy::needless_range_loop)]
 
 use crate::Gradients;
-use neuron::derivative::{max_first, min_first};
 use neuron::{derivative, relu};
 
 /// Gradient of [`loss`](crate::loss) scaled by `d_output`: the signature and
@@ -65,8 +63,7 @@ pub fn loss_value_and_backward_hand(
             }
             z[k] = acc;
         }
-        let m01 = z[0].max(z[1]);
-        let m = m01.max(z[2]);
+        let m = z[0].max(z[1]).max(z[2]);
         let mut e = [0.0; 3];
         let mut sum = 0.0;
         for k in 0..3 {
@@ -74,32 +71,14 @@ pub fn loss_value_and_backward_hand(
             sum += e[k];
         }
         let t = targets[i];
-        let q = e[t] / sum;
-        let q_low = q.max(1e-7);
-        let p = q_low.min(1.0 - 1e-7);
-        total += -p.ln();
+        total += sum.ln() + m - z[t];
 
-        // Reverse: total += -ln p.
-        let d_p = -d_total / p;
-        let d_q = d_p * min_first(q_low, 1.0 - 1e-7) * max_first(q, 1e-7);
-        // q = e[t] / sum
-        let mut d_e = [0.0; 3];
-        d_e[t] += d_q / sum;
-        let d_sum = -d_q * e[t] / (sum * sum);
-        // e[k] = exp(z[k] - m), sum += e[k]
+        // Reverse: d total / d z = softmax(z) - onehot(t).
         let mut d_z = [0.0; 3];
-        let mut d_m = 0.0;
         for k in 0..3 {
-            let d_ek = d_e[k] + d_sum;
-            let d_arg = d_ek * e[k];
-            d_z[k] += d_arg;
-            d_m -= d_arg;
+            d_z[k] = d_total * e[k] / sum;
         }
-        // m = z[0].max(z[1]).max(z[2])
-        let d_m01 = d_m * max_first(m01, z[2]);
-        d_z[2] += d_m * (1.0 - max_first(m01, z[2]));
-        d_z[0] += d_m01 * max_first(z[0], z[1]);
-        d_z[1] += d_m01 * (1.0 - max_first(z[0], z[1]));
+        d_z[t] -= d_total;
         // z[k] = b2[k] + Σ_j h[j] w2[j][k]
         let mut d_h = [0.0; 64];
         for k in 0..3 {
