@@ -3,6 +3,9 @@
 //!
 //! Run with `cargo run --example layer`.
 
+// The book's formulas index arrays in loops over ranges.
+#![allow(clippy::needless_range_loop)]
+
 use neuron::differentiate;
 
 /// A dense layer over a batch of 3 samples with 4 inputs and 3 neurons:

@@ -328,3 +328,31 @@ fn the_forward_functions_agree_with_the_value_returned() {
     assert!(recip1(2.0) == 0.5 && sqrt_f32(4.0) == 2.0 && relu_f32(-1.0) == 0.0);
     assert!(sum_sq(&[1.0, 2.0]) == 5.0 && guarded(0.5) == 0.25);
 }
+
+#[differentiate]
+fn steps(x: f64) -> f64 {
+    x.floor() + x.ceil() + x.round() + x.trunc() + 2.0 * x.fract()
+}
+
+#[differentiate]
+fn finite_square(x: f64) -> f64 {
+    if x.is_nan() || x.is_infinite() {
+        0.0
+    } else {
+        x * x
+    }
+}
+
+#[test]
+fn rounding_has_zero_derivative_and_fract_has_one() {
+    // floor, ceil, round, trunc are piecewise constant; fract = x - trunc(x).
+    assert_eq!(steps_backward(1.3, 1.0), 2.0);
+    assert_eq!(steps_backward(-2.7, 1.0), 2.0);
+}
+
+#[test]
+fn float_predicates_are_conditions_without_a_derivative() {
+    assert_eq!(finite_square_backward(3.0, 1.0), 6.0);
+    assert_eq!(finite_square_backward(f64::NAN, 1.0), 0.0);
+    assert_eq!(finite_square_backward(f64::INFINITY, 1.0), 0.0);
+}

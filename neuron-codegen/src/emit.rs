@@ -128,7 +128,9 @@ impl Forward {
                 // parentheses around anything that is not a name.
                 let (left, right) = match p {
                     Prec::Other => (Prec::Atom, Prec::Atom),
-                    Prec::Compare => (next(p), next(p)),
+                    // `k as f64 < x` would parse as generic arguments: a cast
+                    // on the left of a comparison gets parentheses.
+                    Prec::Compare => (Prec::Unary, next(p)),
                     _ => (p, next(p)),
                 };
                 let (x, y) = (o(args[0], left), o(args[1], right));

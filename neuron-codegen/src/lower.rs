@@ -396,6 +396,8 @@ impl<'a> Lowerer<'a> {
         }
         match stmt {
             Stmt::Local(local) => self.local(local),
+            // A lone `;` is an empty statement.
+            Stmt::Expr(Expr::Verbatim(t), _) if t.is_empty() => Ok(()),
             Stmt::Expr(e, _) => self.stmt_expr(e),
             Stmt::Item(item) => Err(Error::new_spanned(item, "items (fn, struct, use, const, …) inside a differentiated function are not supported: define them outside it")),
             Stmt::Macro(m) => Err(Error::new_spanned(m, format!("macro `{}!` is not supported in a differentiated function: move it out of the function, or write the computation as plain expressions", crate::text(&m.mac.path)))),
@@ -1193,6 +1195,10 @@ impl<'a> Lowerer<'a> {
                 Op::IntMethod(m.method.clone()),
                 args,
             ))),
+            // Tests on a float (`x.is_nan()`) give a bool: no derivative.
+            Ty::Float | Ty::Any if FLOAT_PREDICATES.contains(&name.as_str()) => Ok(Operand::Value(
+                self.def(Ty::Bool, Op::IntMethod(m.method.clone()), args),
+            )),
             Ty::Float | Ty::Any => {
                 let rule = rules::find(Form::Method, &name).ok_or_else(|| {
                     Error::new_spanned(&m.method, format!("method `.{name}()` cannot be differentiated: the supported float methods are {}", rules::method_names()))
@@ -1243,7 +1249,7 @@ impl<'a> Lowerer<'a> {
     }
 
     fn call(&mut self, c: &syn::ExprCall) -> Result<Operand> {
-        let Expr::Path(fp) = &*c.func else {
+        let Expr::Path(fp) = strip(&c.func) else {
             return Err(Error::new_spanned(
                 &c.func,
                 "only calls of named functions are supported",
@@ -1498,6 +1504,15 @@ impl<'a> Lowerer<'a> {
     }
 }
 
+const FLOAT_PREDICATES: &[&str] = &[
+    "is_nan",
+    "is_finite",
+    "is_infinite",
+    "is_normal",
+    "is_sign_positive",
+    "is_sign_negative",
+];
+
 const INT_METHODS: &[&str] = &[
     "min",
     "max",
@@ -1620,6 +1635,7 @@ fn type_rank(t: &syn::Type) -> usize {
         syn::Type::Slice(s) => 1 + type_rank(&s.elem),
         syn::Type::Reference(r) => type_rank(&r.elem),
         syn::Type::Paren(p) => type_rank(&p.elem),
+        syn::Type::Group(g) => type_rank(&g.elem),
         _ => 0,
     }
 }

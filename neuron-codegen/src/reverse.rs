@@ -446,14 +446,16 @@ impl Counter {
         e.1 &= plain && cx.ir.values[v].block == block;
     }
 
+    /// Walks backwards, so every use of a value is seen before its
+    /// definition: a definition whose value nothing uses passes nothing on.
     fn walk(&mut self, cx: &Context, b: &Block) {
-        for inst in &b.insts {
+        for inst in b.insts.iter().rev() {
             match inst {
                 Inst::Def {
                     dst,
                     op: Op::Rule(rule),
                     args,
-                } if cx.active(*dst) => {
+                } if cx.active(*dst) && self.seen.contains_key(dst) => {
                     let names: Vec<TokenStream> = args.iter().map(|_| quote!(x)).collect();
                     let f = cx.float();
                     let partials = (rule.partials)(&rules::Names {
@@ -496,8 +498,8 @@ impl Counter {
                 }
                 Inst::For { body, .. } | Inst::While { body, .. } => self.walk(cx, body),
                 Inst::If { then, els, .. } => {
-                    self.walk(cx, then);
                     self.walk(cx, els);
+                    self.walk(cx, then);
                 }
                 _ => {}
             }

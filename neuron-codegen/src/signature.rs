@@ -207,6 +207,7 @@ fn classify(ty: &Type) -> Result<(Scalar, Shape), Error> {
             }
         }
         Type::Paren(p) => classify(&p.elem),
+        Type::Group(g) => classify(&g.elem),
         Type::Array(a) => container(&a.elem, ty),
         Type::Slice(s) => container(&s.elem, ty),
         Type::Path(p) if p.qself.is_none() => {
@@ -266,6 +267,7 @@ fn owned(ty: &Type) -> TokenStream {
             other => owned(other),
         },
         Type::Paren(p) => owned(&p.elem),
+        Type::Group(g) => owned(&g.elem),
         Type::Array(a) => {
             let e = owned(&a.elem);
             let n = &a.len;
@@ -293,6 +295,7 @@ fn base_float(ty: &Type) -> Option<String> {
     match ty {
         Type::Reference(r) => base_float(&r.elem),
         Type::Paren(p) => base_float(&p.elem),
+        Type::Group(g) => base_float(&g.elem),
         Type::Array(a) => base_float(&a.elem),
         Type::Slice(s) => base_float(&s.elem),
         Type::Path(p) => {
@@ -317,6 +320,7 @@ fn output_float(ty: &Type) -> Option<String> {
     match ty {
         Type::Array(a) => output_float(&a.elem),
         Type::Paren(p) => output_float(&p.elem),
+        Type::Group(g) => output_float(&g.elem),
         Type::Path(p) if p.path.is_ident("f64") || p.path.is_ident("f32") => base_float(ty),
         _ => None,
     }

@@ -2,7 +2,7 @@ use neuron::differentiate;
 
 #[differentiate]
 fn f(x: f64) -> f64 {
-    x.floor() * x
+    x.to_degrees() * x
 }
 
 fn main() {
