@@ -225,7 +225,20 @@ impl Forward {
                         quote!(::std::vec![#elem; #n])
                     }
                 };
-                quote!(let #mutability #m = #rhs;)
+                // The type the user wrote, or the float type of a float
+                // scalar, so `t.hypot(…)` on a literal-initialised `t` is not
+                // ambiguous.
+                let annotation = match cx.ir.annotations.get(mem) {
+                    Some(t) => quote!(: #t),
+                    None if cx.ir.mems[*mem].elem == Ty::Float
+                        && matches!(init, MemInit::Scalar(_)) =>
+                    {
+                        let f = cx.float();
+                        quote!(: #f)
+                    }
+                    None => quote!(),
+                };
+                quote!(let #mutability #m #annotation = #rhs;)
             }
             Inst::For {
                 var,

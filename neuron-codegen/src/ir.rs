@@ -190,6 +190,8 @@ pub enum Output {
 pub struct Ir {
     pub values: Vec<Value>,
     pub mems: Vec<Mem>,
+    /// Types written on `let`s that became memory (`let mut t: f64 = 1.0;`).
+    pub annotations: std::collections::HashMap<MemId, syn::Type>,
     pub blocks: Vec<BlockInfo>,
     pub body: Block,
     pub output: Output,

@@ -43,6 +43,7 @@ pub struct Lowerer<'a> {
     unnamed: HashSet<ValueId>,
     /// The tokens of each constant value.
     consts: HashMap<ValueId, TokenStream>,
+    annotations: HashMap<MemId, syn::Type>,
     errors: Errors,
 }
 
@@ -64,6 +65,7 @@ pub fn lower(sig: &Signature, body: &syn::Block, names: &mut Names) -> Result<Ir
         scopes: vec![HashMap::new()],
         unnamed: HashSet::new(),
         consts: HashMap::new(),
+        annotations: HashMap::new(),
         errors: Errors::default(),
     };
     l.params()?;
@@ -87,6 +89,7 @@ pub fn lower(sig: &Signature, body: &syn::Block, names: &mut Names) -> Result<Ir
         errors,
         values,
         mems,
+        annotations,
         blocks,
         mut open,
         ..
@@ -99,6 +102,7 @@ pub fn lower(sig: &Signature, body: &syn::Block, names: &mut Names) -> Result<Ir
     Ok(Ir {
         values,
         mems,
+        annotations,
         blocks,
         body,
         output,
@@ -341,6 +345,9 @@ impl<'a> Lowerer<'a> {
 
     /// `if c { …; return a; } rest` becomes `if c { …; a } else { rest }`.
     fn early_return(&mut self, ifx: &syn::ExprIf, rest: &[Stmt]) -> Result<Operand> {
+        if !crate::signature::output_is_scalar(&self.sig.output) {
+            return Err(Error::new_spanned(ifx, "an early `return` from a function that returns an array is not supported: assign the result to a `let mut` array in each branch and return it at the end"));
+        }
         let then = arm_with_rest(&ifx.then_branch.stmts, rest);
         let els: Vec<Stmt> = match &ifx.else_branch {
             None => rest.to_vec(),
@@ -374,8 +381,10 @@ impl<'a> Lowerer<'a> {
         let mut names = Vec::new();
         pattern_names(pat, &mut names);
         for n in names {
-            let v = self.constant(Ty::Any, quote!(0.0));
-            self.bind(&n, Binding::Value(v));
+            // A float slot: it can be read, assigned and indexed without
+            // more errors (nothing is generated once there is an error).
+            let m = self.new_mem(&n.to_string(), Ty::Float, None, MemOrigin::Local);
+            self.bind(&n, Binding::Mem(m));
         }
     }
 
@@ -435,6 +444,10 @@ impl<'a> Lowerer<'a> {
         let op = self.settle(op, ann_rank);
         match (op, mutable) {
             (Operand::Value(v), false) => {
+                // `let t: f64 = K;`: the annotation settles a constant's type.
+                if let (Ty::Any, Some(t)) = (self.ty(v), ann_elem) {
+                    self.values[v].ty = t;
+                }
                 self.name_value(v, &ident);
                 self.bind(&ident, Binding::Value(v));
             }
@@ -447,6 +460,9 @@ impl<'a> Lowerer<'a> {
                     (t, None) => t,
                 };
                 let m = self.new_mem(&ident.to_string(), elem, Some(0), MemOrigin::Local);
+                if let Some(t) = annotation {
+                    self.annotations.insert(m, t.clone());
+                }
                 self.push(Inst::Init {
                     mem: m,
                     init: MemInit::Scalar(v),
@@ -466,6 +482,9 @@ impl<'a> Lowerer<'a> {
                     if let (Some(r), None) = (ann_rank, self.mems[m].rank) {
                         self.mems[m].rank = Some(r);
                     }
+                    if let (Some(t), true) = (annotation, fresh_local) {
+                        self.annotations.insert(m, t.clone());
+                    }
                     self.bind(&ident, Binding::Mem(m));
                 } else {
                     let rank = self.mems[m]
@@ -482,6 +501,9 @@ impl<'a> Lowerer<'a> {
                         mutated: false,
                     });
                     let c = self.mems.len() - 1;
+                    if let Some(t) = annotation {
+                        self.annotations.insert(c, t.clone());
+                    }
                     self.push(Inst::Init {
                         mem: c,
                         init: MemInit::Copy {
@@ -1316,10 +1338,13 @@ impl<'a> Lowerer<'a> {
             args.push(match op {
                 Operand::Value(v) => Arg::Value(v),
                 Operand::Place(m, idx) => {
-                    let is_param = matches!(
-                        self.mems[m].origin,
-                        MemOrigin::Param { .. } | MemOrigin::CallOutput { .. }
-                    );
+                    // Parameters, and call results in the top block, are in
+                    // scope for the pullback call; anything else is copied.
+                    let is_param = match self.mems[m].origin {
+                        MemOrigin::Param { .. } => true,
+                        MemOrigin::CallOutput { .. } => self.mems[m].block == 0,
+                        MemOrigin::Local => false,
+                    };
                     if idx.is_empty() && is_param {
                         Arg::Mem {
                             mem: m,

@@ -74,7 +74,7 @@ const DEFAULT_POINTS: usize = 4;
 /// `while` condition, an `if` condition) the backward pass names an adjoint it
 /// never declared, and one such function breaks the build of all of them.
 /// `if` statements are generated either way.
-const IF_EXPRESSIONS: bool = false;
+const IF_EXPRESSIONS: bool = true;
 
 struct Rng(u64);
 
