@@ -7,7 +7,7 @@
 // Lints that random forward code triggers by its style (the generator writes
 // whatever the contract allows): index loops, `&Vec` parameters, many
 // parameters, `t += t + x`, `a - a` after shadowing, redundant or impossible
-// conditions on random comparisons, `let t = …; t`. Every other lint stays on,
+// conditions on random comparisons, arms that happen to be alike, `let t = …; t`. Every other lint stays on,
 // also on the code the macro generates: clippy -D warnings must pass on it.
 #![allow(
     clippy::needless_range_loop,
@@ -21,6 +21,7 @@
     clippy::double_comparisons,
     clippy::nonminimal_bool,
     clippy::ifs_same_cond,
+    clippy::if_same_then_else,
     clippy::manual_range_contains,
     clippy::let_and_return
 )]
