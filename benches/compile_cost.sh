@@ -38,6 +38,9 @@ trap 'rm -rf "$TMP"' EXIT
 export CARGO_TARGET_DIR="$TMP/target"
 export CARGO_TERM_COLOR=never
 unset RUSTFLAGS
+# rustc itself overflows its stack on a 10 000-statement function (with or
+# without the macro); it suggests this itself.
+export RUST_MIN_STACK=${RUST_MIN_STACK:-67108864}
 
 # write_crate DIR NAME N MODE
 write_crate() {

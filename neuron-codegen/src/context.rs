@@ -245,6 +245,23 @@ impl<'a> Context<'a> {
         &self.ir.mems[m].name
     }
 
+    /// An array argument of a call as written: the array, or the copy taken
+    /// of it, with `&` if the caller wrote one.
+    pub fn array_arg(&self, mem: MemId, by_ref: bool, snapshot: Option<ValueId>) -> TokenStream {
+        let name = match snapshot {
+            Some(s) => self.val(s),
+            None => {
+                let n = self.mem(mem);
+                quote!(#n)
+            }
+        };
+        if by_ref {
+            quote!(&#name)
+        } else {
+            name
+        }
+    }
+
     /// `[i][j]` for an index path.
     pub fn index_path(&self, idx: &[ValueId]) -> TokenStream {
         let parts = idx.iter().map(|v| self.val(*v));

@@ -306,20 +306,7 @@ impl Forward {
                             mem,
                             by_ref,
                             snapshot,
-                        } => {
-                            let n = match snapshot {
-                                Some(s) => cx.val(*s),
-                                None => {
-                                    let n = cx.mem(*mem);
-                                    quote!(#n)
-                                }
-                            };
-                            if *by_ref {
-                                quote!(&#n)
-                            } else {
-                                n
-                            }
-                        }
+                        } => cx.array_arg(*mem, *by_ref, *snapshot),
                     })
                     .collect();
                 quote!(let #o = #func(#(#args),*);)

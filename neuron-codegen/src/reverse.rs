@@ -685,14 +685,7 @@ fn call_rev(cx: &mut Context, func: &syn::Path, args: &[Arg], out: MemId) -> Tok
                 by_ref,
                 snapshot,
             } => {
-                let name = match snapshot {
-                    Some(s) => cx.val(*s),
-                    None => {
-                        let n = cx.mem(*mem);
-                        quote!(#n)
-                    }
-                };
-                call_args.push(if *by_ref { quote!(&#name) } else { name });
+                call_args.push(cx.array_arg(*mem, *by_ref, *snapshot));
                 if cx.active_mem(*mem) {
                     let d = cx.adj_mem(*mem);
                     let idx = match snapshot.map(|s| find_snapshot_index(cx.ir, s)) {
