@@ -1,7 +1,7 @@
 //! The compiler behind `#[differentiate]`, as an ordinary library so that it
 //! can be tested and its output shown without a proc-macro context.
 //!
-//! One module a stage: [`signature`] (what the parameters are) → `lower`
+//! One module a stage: `signature` (what the parameters are) → `lower`
 //! (body to the IR of `ir`) → `activity` (what depends on a parameter) →
 //! `reverse` (adjoint code, with partials from `rules`) → `emit` (the
 //! forward sweep and the generated functions).
@@ -25,7 +25,7 @@ mod names;
 mod returns;
 mod reverse;
 mod rules;
-pub mod signature;
+mod signature;
 
 use proc_macro2::{Span, TokenStream};
 
