@@ -1389,10 +1389,13 @@ impl<'a> Lowerer<'a> {
             .find(|t| *t != Ty::Any)
             .unwrap_or(Ty::Float);
         let m = self.new_mem("array", ty, Some(1), MemOrigin::Local);
-        if elems.iter().all(|v| self.is_const(*v).is_some()) {
+        let consts: Option<Vec<TokenStream>> = elems.iter().map(|v| self.is_const(*v)).collect();
+        if let Some(consts) = consts {
+            // Written from the constants, not the source: `[t, t]` with
+            // `let t = K;` must become `[K, K]`, as `t` itself is never bound.
             self.push(Inst::Init {
                 mem: m,
-                init: MemInit::Verbatim(a.to_token_stream()),
+                init: MemInit::Verbatim(quote!([#(#consts),*])),
             });
         } else {
             self.push(Inst::Init {
