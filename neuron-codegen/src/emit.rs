@@ -117,6 +117,12 @@ impl Forward {
                     a.extend(args[1..].iter().map(|v| o(*v, Prec::Other)));
                     (rules::forward(rule, &a), Prec::Atom)
                 }
+                rules::Form::Activation if args.iter().all(|v| cx.is_const(*v)) => {
+                    // `relu(3.0)` alone has an ambiguous float type: name it.
+                    let a = args.iter().map(|v| o(*v, Prec::Other));
+                    let (f, name) = (cx.float(), format_ident!("{}", rule.name));
+                    (quote!(::neuron::#name::<#f>(#(#a),*)), Prec::Atom)
+                }
                 rules::Form::Activation => {
                     let a: Vec<TokenStream> = args.iter().map(|v| o(*v, Prec::Other)).collect();
                     (rules::forward(rule, &a), Prec::Atom)

@@ -42,14 +42,54 @@ fn through_no_grad(x: f64) -> f64 {
     scale_by(x, x)
 }
 
-/// `#[no_grad]` makes a parameter a constant of its own function; a caller
-/// that passes an active value into it silently loses that path, so the
-/// caller's gradient is wrong (3 instead of 6 here): found as a num-dual
-/// mismatch of ~1e-3 in a generated caller. It should propagate through, or be
-/// a compile error in a differentiated caller.
+/// `#[no_grad]` made a parameter a constant of its own function, and a caller
+/// that passed an active value into it silently lost that path (3 instead of
+/// 6 here): found as a num-dual mismatch of ~1e-3 in a generated caller. The
+/// gradient now propagates through.
 #[test]
 fn call_through_a_no_grad_parameter() {
     // d/dx (x * x) = 2x.
     assert_eq!(through_no_grad(3.0), 9.0);
     assert_eq!(through_no_grad_backward(3.0, 1.0), 6.0);
+}
+
+const K: f64 = 0.3;
+
+#[neuron::differentiate]
+fn affine(a: f64, b: [f64; 2]) -> f64 {
+    a * b[0] + b[1]
+}
+
+#[neuron::differentiate]
+fn constant_array_argument(s: Vec<f64>) -> f64 {
+    let t: f64 = K;
+    let c = affine(t, [t, t]);
+    c * s[0]
+}
+
+/// `[t, t]` with `let t: f64 = K;` was emitted from its source tokens, but `t`
+/// is a constant written inline and never bound: "cannot find value `t`".
+/// Found by the 10 000-function run.
+#[test]
+fn constant_array_literal_of_a_named_constant() {
+    assert_eq!(
+        constant_array_argument_backward(vec![2.0], 1.0),
+        vec![K * K + K]
+    );
+}
+
+#[neuron::differentiate]
+fn activation_of_a_constant(s: &[f64]) -> f64 {
+    let t: f64 = 3.0;
+    neuron::leaky_relu(t, 0.01).max(s[0]) * s[1]
+}
+
+/// `leaky_relu(3.0, 0.01).max(..)` with every argument a constant: the
+/// activation's float type was ambiguous (E0689). Found by the 10 000-function run.
+#[test]
+fn activation_of_constants_has_a_float_type() {
+    assert_eq!(
+        activation_of_a_constant_backward(&[2.0, 5.0], 1.0),
+        vec![0.0, 3.0]
+    );
 }
