@@ -231,10 +231,7 @@ fn pops(cx: &mut Context, b: &Block, rev: &TokenStream) -> TokenStream {
 /// reverse sweep than to save: integer arithmetic, and loads from memory
 /// that is visible there and never written.
 fn recomputable(cx: &Context, inst: &Inst) -> Option<TokenStream> {
-    let readonly = |m: MemId| {
-        let mem = &cx.ir.mems[m];
-        !mem.mutated && (matches!(mem.origin, MemOrigin::Param { .. }) || mem.block == 0)
-    };
+    let readonly = |m: MemId| cx.readonly(m);
     match inst {
         Inst::Load { mem, index, .. } if readonly(*mem) => {
             let n = cx.mem(*mem);
