@@ -1037,6 +1037,11 @@ impl<'a> Gen<'a> {
         let (cp, cd) = self.cond(depth - 1);
         let a = self.expr(depth - 1);
         let mut b = self.expr(depth - 1);
+        if a.lit && b.lit {
+            // `if c { 1.5 } else { 0.1 }` has no float type of its own, so a
+            // method called on it does not compile, macro or not.
+            b = self.leaf_inner(false);
+        }
         if b.p == a.p {
             b = bin("*", &b, &X::lit(0.5), b.b * 0.5);
         }
@@ -2138,13 +2143,23 @@ fn gen_fn(r: &mut Rng, idx: usize, fns: &[Sig]) -> (Sig, String, String) {
     };
     let mut fp = String::new();
     let mut fd = String::new();
+    // Random code can assign a value no later statement reads (rustc's
+    // `unused_assignments`). The allow sits on the user's functions only: the
+    // macro does not copy it to what it generates, so its output is still held
+    // to every lint.
+    let allow = "#[allow(unused_assignments)]";
     writeln!(
         fp,
-        "#[neuron::differentiate]\nfn {name}({}) -> {rp} {{",
+        "{allow}\n#[neuron::differentiate]\nfn {name}({}) -> {rp} {{",
         decl_p.join(", ")
     )
     .unwrap();
-    writeln!(fd, "fn {name}_dual({}) -> {rd} {{", decl_d.join(", ")).unwrap();
+    writeln!(
+        fd,
+        "{allow}\nfn {name}_dual({}) -> {rd} {{",
+        decl_d.join(", ")
+    )
+    .unwrap();
     for (lvl, p, d) in &g.lines {
         let ind = "    ".repeat(lvl + 1);
         writeln!(fp, "{ind}{p}").unwrap();
