@@ -71,7 +71,12 @@ impl Forward {
             for m in defined_mems(b) {
                 if cx.taped_mems.contains(&m) {
                     let (t, n) = (cx.mem_tape(m), cx.mem(m).clone());
-                    out.extend(quote!(#t.push(#n);));
+                    if cx.tape_size(b.id).is_some() && scalar_float(cx, m) {
+                        let c = cx.counter(b.id);
+                        out.extend(quote!(#t[#c] = #n;));
+                    } else {
+                        out.extend(quote!(#t.push(#n);));
+                    }
                 }
             }
         }
@@ -355,6 +360,12 @@ fn reserve(cx: &mut Context, body: &Block, range: &TokenStream) -> TokenStream {
     out
 }
 
+/// Whether memory object `m` is a single float (`let mut z = 0.0;`).
+fn scalar_float(cx: &Context, m: MemId) -> bool {
+    let mem = &cx.ir.mems[m];
+    mem.rank == Some(0) && mem.elem == Ty::Float
+}
+
 /// Pushes the value an instruction defined, if the reverse sweep reads it.
 fn save(cx: &mut Context, b: BlockId, inst: &Inst) -> TokenStream {
     let dst = match inst {
@@ -600,8 +611,21 @@ pub fn tapes(cx: &mut Context) -> TokenStream {
     mems.sort_unstable();
     for m in mems {
         let t = cx.mem_tape(m);
-        out.extend(quote!(let mut #t = ::std::vec::Vec::new();));
         let b = cx.ir.mems[m].block;
+        // A known trip count sizes the tape once: a float on the stack, an
+        // array or Vec in one allocation instead of growing push by push.
+        let init = match cx.tape_size(b) {
+            Some(n) if scalar_float(cx, m) => {
+                let n = n as usize;
+                quote!([0.0; #n])
+            }
+            Some(n) => {
+                let n = n as usize;
+                quote!(::std::vec::Vec::with_capacity(#n))
+            }
+            None => quote!(::std::vec::Vec::new()),
+        };
+        out.extend(quote!(let mut #t = #init;));
         if !blocks.contains(&b) {
             blocks.push(b);
         }
