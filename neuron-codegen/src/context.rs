@@ -55,6 +55,43 @@ pub struct Context<'a> {
     /// Arrays copied onto a tape once per iteration of their block.
     pub taped_mems: HashSet<MemId>,
     mem_tape_names: HashMap<MemId, Ident>,
+    /// Gradients still holding their initial zero (see `FirstWrites`).
+    pub first_writes: FirstWrites,
+}
+
+/// The reverse sweep starts with the function's last statements. While
+/// those are straight-line code (no loop, branch or call reversed yet), a
+/// parameter's gradient (`d_b`, or an element `d_x[2]`) holds its initial
+/// zero until something is added to it, so that first addition can be an
+/// assignment: what a person writes by hand, and one addition less (`0.0 + x`
+/// cannot be folded away).
+#[derive(Default)]
+pub struct FirstWrites {
+    /// Still in the straight-line start of the sweep.
+    pub open: bool,
+    /// Parameter gradients whose unwritten elements are still zero.
+    pub zeroed: HashSet<String>,
+    /// Targets (`d_b`, `d_x[2]`) written so far.
+    written: HashSet<String>,
+    /// Scalar gradients given a value unconditionally.
+    pub assigned: HashSet<String>,
+}
+
+impl FirstWrites {
+    /// Whether a write to gradient `base` (at the element `index`, `None`
+    /// when not known at compile time) is the first; records the write.
+    pub fn first(&mut self, base: &Ident, index: Option<Vec<u64>>) -> bool {
+        let base = base.to_string();
+        if !self.open || !self.zeroed.contains(&base) {
+            return false;
+        }
+        let Some(index) = index else {
+            // Some element, unknown which: none is known to be zero any more.
+            self.zeroed.remove(&base);
+            return false;
+        };
+        self.written.insert(format!("{base}{index:?}"))
+    }
 }
 
 impl<'a> Context<'a> {
@@ -82,6 +119,7 @@ impl<'a> Context<'a> {
             frozen: HashSet::new(),
             frozen_mems: HashSet::new(),
             taped_mems: HashSet::new(),
+            first_writes: FirstWrites::default(),
             mem_tape_names: HashMap::new(),
         };
         c.find_frozen(&ir.body);
@@ -235,6 +273,16 @@ impl<'a> Context<'a> {
     /// Whether `v` is a read-only load written inline.
     pub fn is_read(&self, v: ValueId) -> bool {
         self.reads.contains_key(&v)
+    }
+
+    /// The element an index path names, when every index is an integer literal.
+    pub fn literal_index(&self, idx: &[ValueId]) -> Option<Vec<u64>> {
+        idx.iter()
+            .map(|i| match syn::parse2::<syn::LitInt>(self.val(*i)) {
+                Ok(lit) => lit.base10_parse().ok(),
+                Err(_) => None,
+            })
+            .collect()
     }
 
     pub fn is_const(&self, v: ValueId) -> bool {

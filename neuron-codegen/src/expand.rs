@@ -52,11 +52,12 @@ fn pullback(
     let mut cx = Context::new(&ir, sig, &act, &mut names);
 
     // Gradient accumulators of the parameters come first, so they get plain names.
-    let mut grads = Vec::new();
+    // Each parameter's gradient, and whether it is a scalar.
+    let mut grads: Vec<Option<(syn::Ident, bool)>> = Vec::new();
     let mut decls = TokenStream::new();
     for (i, p) in sig.params.iter().enumerate() {
         if !wrt(p) {
-            grads.push(quote!(()));
+            grads.push(None);
             continue;
         }
         let d = cx.names.fresh(&format!("d_{}", p.name));
@@ -83,15 +84,24 @@ fn pullback(
             }
         };
         decls.extend(quote!(let mut #d = #zero;));
-        // A scalar accumulator starts at -0.0 (see `reverse`); a gradient that
-        // got no contribution is reported as +0.0.
-        grads.push(match &p.shape {
-            signature::Shape::Scalar => quote!(#d + 0.0),
-            signature::Shape::Container { .. } => quote!(#d),
-        });
+        cx.first_writes.zeroed.insert(d.to_string());
+        let scalar = matches!(p.shape, signature::Shape::Scalar);
+        grads.push(Some((d, scalar)));
     }
     let d_output = cx.names.fresh("d_output");
     let rev = reverse::sweep(&mut cx, &d_output);
+    // A scalar accumulator starts at -0.0 (see `reverse`); a gradient that
+    // may have got no contribution is reported as +0.0.
+    let grads: Vec<TokenStream> = grads
+        .into_iter()
+        .map(|g| match g {
+            None => quote!(()),
+            Some((d, true)) if !cx.first_writes.assigned.contains(&d.to_string()) => {
+                quote!(#d + 0.0)
+            }
+            Some((d, _)) => quote!(#d),
+        })
+        .collect();
     let fwd = emit::forward(&mut cx, &rev);
     let tapes = emit::tapes(&mut cx);
     let output = match ir.output {

@@ -22,6 +22,8 @@ pub fn sweep(cx: &mut Context, d_output: &syn::Ident) -> TokenStream {
 
 fn sweep_body(cx: &mut Context, d_output: &syn::Ident) -> TokenStream {
     count_contributions(cx);
+    // An array output's seed is added to arrays wholesale: no first writes.
+    cx.first_writes.open = matches!(cx.ir.output, Output::Value(_));
     let seed = match cx.ir.output {
         Output::Value(v) if cx.active(v) => add_to(cx, v, &quote!(#d_output), Partial::One),
         Output::Mem(m) if cx.active_mem(m) => {
@@ -33,16 +35,18 @@ fn sweep_body(cx: &mut Context, d_output: &syn::Ident) -> TokenStream {
     block(cx, &cx.ir.body, seed)
 }
 
-/// A block's reverse: its instructions backwards, preceded by the adjoints
-/// it introduces and (below the top level) the values it pops off tapes.
+/// A block's reverse: its instructions backwards, each adjoint it introduces
+/// declared just before the first statement that uses it, and (below the top
+/// level) the values it pops off tapes first.
 fn block(cx: &mut Context, b: &Block, seed: TokenStream) -> TokenStream {
-    let mut body = seed;
+    let mut stmts = vec![seed];
     for inst in b.insts.iter().rev() {
-        body.extend(inst_rev(cx, inst));
+        if b.id != 0 || !matches!(inst, Inst::Def { .. } | Inst::Load { .. }) {
+            cx.first_writes.open = false;
+        }
+        stmts.push(inst_rev(cx, inst));
     }
-    let decls = declarations(cx, b, &body);
-    let mut all = decls;
-    all.extend(body);
+    let all = declare(cx, b, stmts);
     if b.id == 0 {
         return all;
     }
@@ -50,37 +54,52 @@ fn block(cx: &mut Context, b: &Block, seed: TokenStream) -> TokenStream {
     quote!(#pops #all)
 }
 
-/// `let mut d_v = -0.0;` for the values and memory defined in `b` whose
-/// adjoints the reverse code uses. Accumulators start at `-0.0`, not `0.0`:
-/// `-0.0 + x` is `x` for every `x`, so the compiler can drop the first
-/// addition, which `0.0 + x` (`-0.0` for `x = -0.0`) does not allow.
-fn declarations(cx: &mut Context, b: &Block, body: &TokenStream) -> TokenStream {
-    let mut used = HashSet::new();
-    idents(body, &mut used);
-    let mentions = |_: &TokenStream, d: &syn::Ident| used.contains(&d.to_string());
+/// The statements with each adjoint accumulator of `b` declared right before
+/// the first statement that mentions it. Declaring them all at the start
+/// would keep thousands alive across a long function, and the compiler's
+/// liveness analyses grow with the product of variables and statements.
+fn declare(cx: &mut Context, b: &Block, stmts: Vec<TokenStream>) -> TokenStream {
+    let mut first_use: HashMap<String, usize> = HashMap::new();
+    for (k, s) in stmts.iter().enumerate() {
+        let mut used = HashSet::new();
+        idents(s, &mut used);
+        for name in used {
+            first_use.entry(name).or_insert(k);
+        }
+    }
+    let mut before: Vec<TokenStream> = vec![TokenStream::new(); stmts.len()];
+    for (d, zero) in accumulators(cx, b) {
+        if let Some(&k) = first_use.get(&d.to_string()) {
+            before[k].extend(quote!(let mut #d = #zero;));
+        }
+    }
     let mut out = TokenStream::new();
+    for (decl, s) in before.into_iter().zip(stmts) {
+        out.extend(decl);
+        out.extend(s);
+    }
+    out
+}
+
+/// The adjoint accumulators of the values and memory defined in `b`, with
+/// their initial zero. Scalars start at `-0.0`, not `0.0`: `-0.0 + x` is `x`
+/// for every `x`, so the compiler can drop the first addition, which
+/// `0.0 + x` (`-0.0` for `x = -0.0`) does not allow.
+fn accumulators(cx: &mut Context, b: &Block) -> Vec<(syn::Ident, TokenStream)> {
+    let mut out = Vec::new();
     for inst in &b.insts {
         match inst {
             Inst::Def { dst, op, .. }
                 if !matches!(op, Op::Param(_)) && cx.active(*dst) && many(cx, *dst) =>
             {
-                let d = cx.adj(*dst);
-                if mentions(body, &d) {
-                    out.extend(quote!(let mut #d = -0.0;));
-                }
+                out.push((cx.adj(*dst), quote!(-0.0)));
             }
             Inst::Load { dst, .. } if cx.active(*dst) && many(cx, *dst) => {
-                let d = cx.adj(*dst);
-                if mentions(body, &d) {
-                    out.extend(quote!(let mut #d = -0.0;));
-                }
+                out.push((cx.adj(*dst), quote!(-0.0)));
             }
             Inst::Init { mem, .. } | Inst::Call { out: mem, .. } if cx.active_mem(*mem) => {
-                let d = cx.adj_mem(*mem);
-                if mentions(body, &d) {
-                    let z = zeros(cx, *mem, b.id == 0);
-                    out.extend(quote!(let mut #d = #z;));
-                }
+                let z = zeros(cx, *mem, b.id == 0);
+                out.push((cx.adj_mem(*mem), z));
             }
             _ => {}
         }
@@ -312,15 +331,24 @@ pub fn defined_values(b: &Block) -> Vec<ValueId> {
     out
 }
 
-fn accumulate(target: TokenStream, d: &TokenStream, p: Partial) -> TokenStream {
-    match p {
-        Partial::Zero => quote!(),
-        Partial::One => quote!(#target += #d;),
-        Partial::MinusOne => quote!(#target -= #d;),
-        Partial::Gate(c) => quote!(if #c { #target += #d; }),
-        Partial::Expr(e) => {
+/// `target += d * p`, or where `first` (the target still holds its initial
+/// zero, see `FirstWrites`) `target = d * p`.
+fn accumulate(target: TokenStream, d: &TokenStream, p: Partial, first: bool) -> TokenStream {
+    match (p, first) {
+        (Partial::Zero, _) => quote!(),
+        (Partial::One, false) => quote!(#target += #d;),
+        (Partial::One, true) => quote!(#target = #d;),
+        (Partial::MinusOne, false) => quote!(#target -= #d;),
+        (Partial::MinusOne, true) => quote!(#target = -#d;),
+        (Partial::Gate(c), false) => quote!(if #c { #target += #d; }),
+        (Partial::Gate(c), true) => quote!(if #c { #target = #d; }),
+        (Partial::Expr(e), first) => {
             let e = paren(e);
-            quote!(#target += #d * #e;)
+            if first {
+                quote!(#target = #d * #e;)
+            } else {
+                quote!(#target += #d * #e;)
+            }
         }
     }
 }
@@ -331,7 +359,11 @@ fn accumulate(target: TokenStream, d: &TokenStream, p: Partial) -> TokenStream {
 fn add_to(cx: &mut Context, v: ValueId, d: &TokenStream, p: Partial) -> TokenStream {
     if many(cx, v) {
         let dv = cx.adj(v);
-        return accumulate(quote!(#dv), d, p);
+        let first = !matches!(p, Partial::Zero) && cx.first_writes.first(&dv, Some(vec![]));
+        if first && !matches!(p, Partial::Gate(_)) {
+            cx.first_writes.assigned.insert(dv.to_string());
+        }
+        return accumulate(quote!(#dv), d, p, first);
     }
     let expr = match p {
         Partial::Zero => return quote!(),
@@ -532,7 +564,12 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             let d = adj_ref(cx, *dst);
             let dm = cx.adj_mem(*mem);
             let idx = cx.index_path(index);
-            quote!(#dm #idx += #d;)
+            let element = cx.literal_index(index);
+            if cx.first_writes.first(&dm, element) {
+                quote!(#dm #idx = #d;)
+            } else {
+                quote!(#dm #idx += #d;)
+            }
         }
         Inst::Store { mem, index, src }
             if cx.active_mem(*mem) && cx.ir.mems[*mem].elem == Ty::Float =>

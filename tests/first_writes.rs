@@ -1,0 +1,130 @@
+//! The reverse sweep assigns (`d_x[2] = …`) instead of adding where a
+//! parameter's gradient still holds its initial zero: in the straight-line
+//! tail of the function, before any loop, branch or call is reversed, and
+//! only for elements named by literal indices. These functions mix such
+//! writes with ones that must stay additions.
+
+mod common;
+
+use common::*;
+use neuron::{differentiate, relu};
+use num_dual::Dual64;
+
+/// The tail writes `d_x[0]`, `d_x[3]` and `d_b` first; the loop's reverse
+/// then adds to the same gradients.
+#[differentiate]
+fn tail_after_loop(x: [f64; 4], b: f64) -> f64 {
+    let mut s = 0.0;
+    for xi in x.iter() {
+        s += xi * b;
+    }
+    s * x[0] + b * x[3]
+}
+
+fn tail_after_loop_dual(x: [Dual64; 4], b: Dual64) -> Dual64 {
+    let mut s = c(0.0);
+    for xi in x {
+        s += xi * b;
+    }
+    s * x[0] + b * x[3]
+}
+
+#[test]
+fn a_tail_write_then_the_loop_adds() {
+    check_scalar(
+        "tail_after_loop",
+        501,
+        |r| uniform_vec(r, 5, -2.0, 2.0),
+        |p| tail_after_loop(arr(&p[..4]), p[4]),
+        |p, d| {
+            let (v, (dx, db)) = tail_after_loop_value_and_backward(arr(&p[..4]), p[4], d);
+            (v, [dx.to_vec(), vec![db]].concat())
+        },
+        |p, d| {
+            let (dx, db) = tail_after_loop_backward(arr(&p[..4]), p[4], d);
+            [dx.to_vec(), vec![db]].concat()
+        },
+        |p| tail_after_loop_dual(darr(&p[..4]), p[4]),
+    );
+}
+
+/// The same element read twice in one expression: one assignment, one addition.
+#[differentiate]
+fn square_and_cross(x: [f64; 2]) -> f64 {
+    x[0] * x[0] + x[0] * x[1]
+}
+
+#[test]
+fn an_element_read_twice_gets_both_contributions() {
+    let dx = square_and_cross_backward([3.0, 5.0], 1.0);
+    assert_eq!(dx, [2.0 * 3.0 + 5.0, 3.0]);
+}
+
+/// `x[k]` with a runtime `k` may be any element: after its reverse, no element
+/// is known to be zero, so the write for `x[1]` must add.
+#[differentiate]
+fn runtime_then_literal(x: [f64; 3], k: usize) -> f64 {
+    x[1] * 2.0 + x[k] * 3.0
+}
+
+#[test]
+fn a_runtime_index_makes_later_writes_add() {
+    let dx = runtime_then_literal_backward([1.0, 1.0, 1.0], 1, 1.0);
+    assert_eq!(dx, [0.0, 5.0, 0.0]);
+    let dx = runtime_then_literal_backward([1.0, 1.0, 1.0], 2, 1.0);
+    assert_eq!(dx, [0.0, 2.0, 3.0]);
+}
+
+/// A gate writes `d_b` only on one side, so an untouched `d_b` is still
+/// reported as `+0.0`; so is a parameter the function never reads.
+#[differentiate]
+fn gated_and_unused(x: f64, b: f64, unused: f64) -> f64 {
+    let _ = unused;
+    relu(b) * 2.0 + x
+}
+
+#[test]
+fn gradients_without_a_contribution_are_positive_zero() {
+    let (dx, db, du) = gated_and_unused_backward(1.0, -1.0, 4.0, 1.0);
+    assert_eq!(dx, 1.0);
+    assert_eq!(db.to_bits(), 0.0_f64.to_bits(), "blocked gate: {db:?}");
+    assert_eq!(du.to_bits(), 0.0_f64.to_bits(), "unused parameter: {du:?}");
+    let (_, db, _) = gated_and_unused_backward(1.0, 1.0, 4.0, 1.0);
+    assert_eq!(db, 2.0);
+}
+
+/// The book's neuron, where every gradient element is a first write.
+#[differentiate]
+fn neuron(x: [f64; 3], w: [f64; 3], b: f64) -> f64 {
+    relu(x[0] * w[0] + x[1] * w[1] + x[2] * w[2] + b)
+}
+
+#[test]
+fn the_book_neuron_still_gives_the_book_numbers() {
+    let (dx, dw, db) = neuron_backward([1.0, -2.0, 3.0], [-3.0, -1.0, 2.0], 1.0, 1.0);
+    assert_eq!(dx, [-3.0, -1.0, 2.0]);
+    assert_eq!(dw, [1.0, -2.0, 3.0]);
+    assert_eq!(db, 1.0);
+    // Blocked: every gradient is zero (of either sign, as `0.0 * w` gives).
+    let (dx, dw, db) = neuron_backward([1.0, -2.0, 3.0], [3.0, 1.0, 2.0], -9.0, 1.0);
+    assert!(dx.iter().chain(&dw).chain([&db]).all(|g| *g == 0.0));
+}
+
+/// A literal index inside a loop: the loop's reverse runs `d_x[0] += …`
+/// three times, and the statement before the loop adds to that too.
+#[differentiate]
+fn literal_index_in_a_loop(x: [f64; 2], b: f64) -> f64 {
+    let a = x[0] * 2.0 + b;
+    let mut s = 0.0;
+    for _ in 0..3 {
+        s += x[0] * b;
+    }
+    a + s
+}
+
+#[test]
+fn a_loop_never_assigns() {
+    let (dx, db) = literal_index_in_a_loop_backward([5.0, 7.0], 0.5, 1.0);
+    assert_eq!(dx, [2.0 + 3.0 * 0.5, 0.0]);
+    assert_eq!(db, 1.0 + 3.0 * 5.0);
+}
