@@ -57,6 +57,13 @@ publish = false
 neuron = { path = "$ROOT" }
 
 [workspace]
+
+# As the README recommends: the macro's compiler optimised in both profiles.
+[profile.dev.package.neuron-codegen]
+opt-level = 3
+
+[profile.release.package.neuron-codegen]
+opt-level = 3
 TOML
     {
         echo "#![allow(clippy::all)]"
