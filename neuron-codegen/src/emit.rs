@@ -600,7 +600,12 @@ pub fn tapes(cx: &mut Context) -> TokenStream {
                 let n = n as usize;
                 quote!([#z; #n])
             }
-            _ => quote!(::std::vec::Vec::new()),
+            // An array value (a snapshot) with a known count: one allocation.
+            (Some(n), None) => {
+                let n = n as usize;
+                quote!(::std::vec::Vec::with_capacity(#n))
+            }
+            (None, _) => quote!(::std::vec::Vec::new()),
         };
         out.extend(quote!(let mut #t = #init;));
         if !blocks.contains(&b) {
@@ -705,6 +710,7 @@ pub fn items(
     );
     let allow = quote! {
         #[doc(hidden)]
+        #[inline]
         #[allow(
             dead_code, unused_mut, unused_variables, unused_assignments, unused_parens, non_snake_case,
             clippy::all, clippy::pedantic, clippy::nursery, clippy::too_many_arguments
