@@ -13,7 +13,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CRIT = ROOT / "target" / "criterion"
 CASES = ["neuron", "dense_64", "network_loss", "rnn_tanh_32", "rosenbrock_1000"]
-VARIANTS = ["forward", "hand", "generated", "num_dual", "echidna", "finite_diff"]
+VARIANTS = ["forward", "hand", "hand_ieee", "generated", "num_dual", "echidna", "finite_diff"]
 
 
 def median_ns(case, variant):

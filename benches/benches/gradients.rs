@@ -42,6 +42,9 @@ fn dense_layer(c: &mut Criterion) {
     g.bench_function("hand", |bn| {
         bn.iter(|| dense::hand(black_box(x), black_box(w), black_box(b), black_box(dy)))
     });
+    g.bench_function("hand_ieee", |bn| {
+        bn.iter(|| dense::hand_ieee(black_box(x), black_box(w), black_box(b), black_box(dy)))
+    });
     g.bench_function("generated", |bn| {
         bn.iter(|| dense::generated(black_box(x), black_box(w), black_box(b), black_box(dy)))
     });
@@ -66,6 +69,9 @@ fn network_loss(c: &mut Criterion) {
     g.bench_function("forward", |bn| bn.iter(|| network::loss_on(black_box(&i))));
     g.bench_function("hand", |bn| {
         bn.iter(|| network::hand_on(black_box(&i), 1.0))
+    });
+    g.bench_function("hand_ieee", |bn| {
+        bn.iter(|| network::hand_ieee_on(black_box(&i), 1.0))
     });
     g.bench_function("generated", |bn| {
         bn.iter(|| network::generated(black_box(&i), 1.0))

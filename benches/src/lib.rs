@@ -7,6 +7,9 @@
 //! variant:
 //!
 //! - `hand`: the backward pass as an expert writes it by hand, the reference;
+//! - `hand_ieee` (dense and network cases): `hand` without skipping the work of
+//!   a unit whose ReLU is off, so with the generated code's IEEE semantics
+//!   (`0 * NaN = NaN`);
 //! - `num_dual`: forward mode with `num_dual::Dual64`, one pass per input;
 //! - `echidna`: tape-based reverse mode with `echidna::Reverse<f64>`;
 //! - `finite_diff`: central differences, two forward calls per input;

@@ -79,6 +79,26 @@ pub fn hand(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Grad {
     (dx, dw, db)
 }
 
+/// Hand-written backward pass with the IEEE semantics of the generated one:
+/// [`hand`] without the skip of a row whose ReLU is off. Its zero adjoint is
+/// propagated, so a NaN or infinite input gives `0 * NaN = NaN` where [`hand`] gives 0.
+pub fn hand_ieee(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Grad {
+    let mut dx = vec![0.0; N];
+    let mut dw = vec![0.0; N * N];
+    let mut db = vec![0.0; N];
+    for i in 0..N {
+        let row = &w[i * N..(i + 1) * N];
+        let z = b[i] + row.iter().zip(x).map(|(a, c)| a * c).sum::<f64>();
+        let dz = if z > 0.0 { dy[i] } else { 0.0 };
+        db[i] = dz;
+        for j in 0..N {
+            dx[j] += dz * row[j];
+            dw[i * N + j] = dz * x[j];
+        }
+    }
+    (dx, dw, db)
+}
+
 fn pack(x: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
     [x, w, b].concat()
 }
@@ -173,5 +193,75 @@ mod tests {
             &flat(hand(&i.x, &i.w, &i.b, i.dy)),
             1e-13,
         );
+    }
+
+    #[test]
+    fn hand_ieee_matches_hand() {
+        let i = inputs();
+        // Same operations in the same order plus, for the rows that are off,
+        // terms of ±0: equal exactly on finite inputs.
+        assert_close(
+            "hand_ieee",
+            &flat(hand_ieee(&i.x, &i.w, &i.b, i.dy)),
+            &flat(hand(&i.x, &i.w, &i.b, i.dy)),
+            0.0,
+        );
+    }
+
+    /// NaN positions equal, the other entries within `tol` of each other.
+    fn assert_same_nans(what: &str, a: &[f64], b: &[f64], tol: f64) {
+        let nans = |g: &[f64]| g.iter().map(|v| v.is_nan()).collect::<Vec<_>>();
+        assert_eq!(nans(a), nans(b), "{what}: NaN positions differ");
+        let keep = |g: &[f64]| {
+            g.iter()
+                .map(|v| if v.is_nan() { 0.0 } else { *v })
+                .collect::<Vec<_>>()
+        };
+        assert_close(what, &keep(a), &keep(b), tol);
+    }
+
+    #[test]
+    fn hand_ieee_propagates_nan_like_generated() {
+        // A NaN in x[J] makes every pre-activation NaN, so every row is off
+        // (NaN > 0 is false) and its adjoint is 0; dw[i * N + J] = 0 * x[J]
+        // is then NaN in the chain rule, and 0 where `hand` skips the row.
+        const J: usize = 5;
+        let mut i = inputs();
+        i.x[J] = f64::NAN;
+        let ieee = flat(hand_ieee(&i.x, &i.w, &i.b, i.dy));
+        let gen = flat(generated(&i.x, &i.w, &i.b, i.dy));
+        let skip = flat(hand(&i.x, &i.w, &i.b, i.dy));
+        let dw_nan: Vec<usize> = (0..N).map(|r| N + r * N + J).collect();
+        for (k, v) in ieee.iter().enumerate() {
+            assert_eq!(v.is_nan(), dw_nan.contains(&k), "hand_ieee[{k}] = {v}");
+        }
+        assert_same_nans("generated", &gen, &ieee, 1e-13);
+        assert!(skip.iter().all(|v| *v == 0.0), "hand: {skip:?}");
+    }
+
+    #[test]
+    fn hand_ieee_propagates_nan_of_an_off_row_like_generated() {
+        // A NaN in the weight w[I * N + J] of a row I that is already off
+        // keeps it off; dx[J] += 0 * w[I * N + J] is then NaN in the chain
+        // rule, while `hand` skips the row and keeps the other rows' sum.
+        const J: usize = 9;
+        let mut i = inputs();
+        let y = dense(&i.x, &i.w, &i.b);
+        let off = (0..N).find(|r| y[*r] == 0.0).expect("a row that is off");
+        let before = flat(hand(&i.x, &i.w, &i.b, i.dy));
+        i.w[off * N + J] = f64::NAN;
+        let ieee = flat(hand_ieee(&i.x, &i.w, &i.b, i.dy));
+        let gen = flat(generated(&i.x, &i.w, &i.b, i.dy));
+        let skip = flat(hand(&i.x, &i.w, &i.b, i.dy));
+        for (k, v) in ieee.iter().enumerate() {
+            assert_eq!(v.is_nan(), k == J, "hand_ieee[{k}] = {v}");
+        }
+        assert_same_nans("generated", &gen, &ieee, 1e-13);
+        assert!(
+            skip[J].is_finite() && skip[J] != 0.0,
+            "hand dx[J] = {}",
+            skip[J]
+        );
+        assert_eq!(skip, before, "hand changed although the row is skipped");
     }
 }

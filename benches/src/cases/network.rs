@@ -198,6 +198,64 @@ pub fn hand(
     (dw1, db1, dw2, db2)
 }
 
+/// Hand-written backward pass with the IEEE semantics of the generated one:
+/// [`hand`] without the skip of a hidden unit whose ReLU is off. Its zero adjoint
+/// is propagated, so a NaN or infinite input gives `0 * NaN = NaN` where [`hand`] gives 0.
+pub fn hand_ieee(
+    w1: &[f64],
+    b1: &[f64],
+    w2: &[f64],
+    b2: &[f64],
+    x: &[f64],
+    labels: &[usize],
+    d_output: f64,
+) -> Grad {
+    let mut dw1 = vec![0.0; 2 * HIDDEN];
+    let mut db1 = vec![0.0; HIDDEN];
+    let mut dw2 = vec![0.0; HIDDEN * CLASSES];
+    let mut db2 = vec![0.0; CLASSES];
+    let scale = d_output / BATCH as f64;
+    let mut pre = [0.0; HIDDEN];
+    let mut h = [0.0; HIDDEN];
+    for n in 0..BATCH {
+        let (x0, x1) = (x[2 * n], x[2 * n + 1]);
+        for j in 0..HIDDEN {
+            pre[j] = x0 * w1[j] + x1 * w1[HIDDEN + j] + b1[j];
+            h[j] = if pre[j] > 0.0 { pre[j] } else { 0.0 };
+        }
+        let mut z = [b2[0], b2[1], b2[2]];
+        for j in 0..HIDDEN {
+            for k in 0..CLASSES {
+                z[k] += h[j] * w2[j * CLASSES + k];
+            }
+        }
+        // dL/dz = (softmax(z) - onehot(label)) / BATCH.
+        let m = z[0].max(z[1]).max(z[2]);
+        let e = [(z[0] - m).exp(), (z[1] - m).exp(), (z[2] - m).exp()];
+        let inv = scale / (e[0] + e[1] + e[2]);
+        let mut dz = [e[0] * inv, e[1] * inv, e[2] * inv];
+        dz[labels[n]] -= scale;
+        for k in 0..CLASSES {
+            db2[k] += dz[k];
+        }
+        for j in 0..HIDDEN {
+            let wj = &w2[j * CLASSES..j * CLASSES + CLASSES];
+            let dpre = if pre[j] > 0.0 {
+                wj[0] * dz[0] + wj[1] * dz[1] + wj[2] * dz[2]
+            } else {
+                0.0
+            };
+            db1[j] += dpre;
+            dw1[j] += x0 * dpre;
+            dw1[HIDDEN + j] += x1 * dpre;
+            for k in 0..CLASSES {
+                dw2[j * CLASSES + k] += h[j] * dz[k];
+            }
+        }
+    }
+    (dw1, db1, dw2, db2)
+}
+
 fn pack(w1: &[f64], b1: &[f64], w2: &[f64], b2: &[f64]) -> Vec<f64> {
     [w1, b1, w2, b2].concat()
 }
@@ -254,6 +312,11 @@ pub fn generated(i: &Inputs, d_output: f64) -> Grad {
 /// [`hand`] on [`Inputs`].
 pub fn hand_on(i: &Inputs, d_output: f64) -> Grad {
     hand(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels, d_output)
+}
+
+/// [`hand_ieee`] on [`Inputs`].
+pub fn hand_ieee_on(i: &Inputs, d_output: f64) -> Grad {
+    hand_ieee(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels, d_output)
 }
 
 /// [`network_loss`] on [`Inputs`].
@@ -322,6 +385,66 @@ mod tests {
             &flat(generated(&i, 1.0)),
             &flat(hand_on(&i, 1.0)),
             1e-13,
+        );
+    }
+
+    #[test]
+    fn hand_ieee_matches_hand() {
+        let i = inputs();
+        // Same operations in the same order plus, for the units that are off,
+        // terms of ±0: equal exactly on finite inputs.
+        assert_close(
+            "hand_ieee",
+            &flat(hand_ieee_on(&i, 1.0)),
+            &flat(hand_on(&i, 1.0)),
+            0.0,
+        );
+    }
+
+    #[test]
+    fn hand_ieee_propagates_nan_like_generated() {
+        // A NaN in feature 0 of sample S makes all its pre-activations NaN,
+        // so every unit is off for it (NaN > 0 is false, relu gives 0 and the
+        // loss stays finite) and its adjoint is 0; dw1[j] += x[2 * S] * 0 is
+        // then NaN in the chain rule, and nothing where `hand` skips the unit.
+        // (A NaN in w1 or b1 would give no NaN at all: its partials are x and 1.)
+        const S: usize = 17;
+        let mut i = inputs();
+        i.x[2 * S] = f64::NAN;
+        assert!(loss_on(&i).is_finite());
+        let ieee = flat(hand_ieee_on(&i, 1.0));
+        let gen = flat(generated(&i, 1.0));
+        let skip = flat(hand_on(&i, 1.0));
+        let nans = |g: &[f64]| g.iter().map(|v| v.is_nan()).collect::<Vec<_>>();
+        // dw1[0..HIDDEN] (input 0 -> every hidden unit) is NaN, nothing else.
+        let expected: Vec<bool> = (0..PARAMS).map(|k| k < HIDDEN).collect();
+        assert_eq!(nans(&ieee), expected, "hand_ieee NaN positions");
+        assert_eq!(nans(&gen), expected, "generated NaN positions");
+        assert!(skip.iter().all(|v| v.is_finite()), "hand: {skip:?}");
+        // Elsewhere the three agree (sample S adds 0 to dw1[HIDDEN..], db1, dw2).
+        assert_close("hand_ieee", &ieee[HIDDEN..], &skip[HIDDEN..], 0.0);
+        assert_close("generated", &gen[HIDDEN..], &skip[HIDDEN..], 1e-13);
+    }
+
+    #[test]
+    fn hand_gives_zero_where_hand_ieee_gives_nan() {
+        // As above with every unit off for every sample (|x|, |w1| <= 1, so
+        // pre <= 2 - 10): `hand` skips them all and dw1 is exactly 0, while
+        // the chain rule gives NaN in dw1[0..HIDDEN] from the NaN sample.
+        const S: usize = 17;
+        let mut i = inputs();
+        i.b1.iter_mut().for_each(|b| *b = -10.0);
+        i.x[2 * S] = f64::NAN;
+        let ieee = flat(hand_ieee_on(&i, 1.0));
+        let gen = flat(generated(&i, 1.0));
+        let skip = flat(hand_on(&i, 1.0));
+        let nans = |g: &[f64]| g.iter().map(|v| v.is_nan()).collect::<Vec<_>>();
+        let expected: Vec<bool> = (0..PARAMS).map(|k| k < HIDDEN).collect();
+        assert_eq!(nans(&ieee), expected, "hand_ieee NaN positions");
+        assert_eq!(nans(&gen), expected, "generated NaN positions");
+        assert!(
+            skip[..HIDDEN].iter().all(|v| *v == 0.0),
+            "hand dw1: {skip:?}"
         );
     }
 }
