@@ -2,7 +2,8 @@
 """Table and chart of the last `cargo bench -p neuron-bench` run.
 
 Reads criterion's medians from target/criterion/<case>/<variant>/new/estimates.json,
-prints a Markdown table of medians with the ratio of each variant to `generated`,
+prints a Markdown table of medians with the ratio of each variant to `generated`
+(`neuron_x1024` times are per batch of 1024 neurons),
 and writes a chart of those ratios (log scale) to docs/benchmarks.png.
 Needs matplotlib only for the chart: pip install matplotlib.
 """
@@ -12,7 +13,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CRIT = ROOT / "target" / "criterion"
-CASES = ["neuron", "dense_64", "network_loss", "rnn_tanh_32", "rosenbrock_1000"]
+CASES = ["neuron", "neuron_x1024", "dense_64", "network_loss", "rnn_tanh_32", "rosenbrock_1000"]
 VARIANTS = ["forward", "hand", "hand_ieee", "generated", "num_dual", "echidna", "finite_diff"]
 
 
@@ -39,7 +40,12 @@ def main():
         cells = []
         for v in VARIANTS:
             t = data[c][v]
-            cells.append("n/a" if t is None else f"{fmt(t)} ({t / g:.2f}×)")
+            if t is None:
+                cells.append("n/a")
+            elif g is None:
+                cells.append(fmt(t))
+            else:
+                cells.append(f"{fmt(t)} ({t / g:.2f}×)")
         print(f"| `{c}` | " + " | ".join(cells) + " |")
     try:
         import matplotlib
@@ -52,8 +58,9 @@ def main():
     fig, ax = plt.subplots(figsize=(10, 5))
     width = 0.8 / (len(VARIANTS) - 1)
     shown = [v for v in VARIANTS if v != "generated"]
+    nan = float("nan")
     for k, v in enumerate(shown):
-        ratios = [(data[c][v] or float("nan")) / data[c]["generated"] for c in CASES]
+        ratios = [(data[c][v] or nan) / (data[c]["generated"] or nan) for c in CASES]
         xs = [i + (k - len(shown) / 2 + 0.5) * width for i in range(len(CASES))]
         ax.bar(xs, ratios, width, label=v)
     ax.axhline(1.0, color="black", linewidth=1)

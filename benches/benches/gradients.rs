@@ -5,7 +5,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use neuron_bench::cases::{dense, network, rnn, rosenbrock, seed_neuron};
 
 fn seed_neuron(c: &mut Criterion) {
@@ -28,6 +28,38 @@ fn seed_neuron(c: &mut Criterion) {
     });
     g.bench_function("finite_diff", |bn| {
         bn.iter(|| seed_neuron::finite_diff(black_box(x), black_box(w), black_box(b)))
+    });
+    g.finish();
+}
+
+/// The seed neuron over a batch of [`seed_neuron::BATCH`] neurons: per-call
+/// harness cost (`black_box` spills and reloads of the arrays) is amortized,
+/// so this measures throughput of the gradient code itself.
+fn seed_neuron_x1024(c: &mut Criterion) {
+    let inputs = seed_neuron::batch_inputs();
+    let mut values = vec![0.0; seed_neuron::BATCH];
+    let mut grads = vec![[0.0; 7]; seed_neuron::BATCH];
+    let mut g = c.benchmark_group("neuron_x1024");
+    g.throughput(Throughput::Elements(seed_neuron::BATCH as u64));
+    g.bench_function("forward", |bn| {
+        bn.iter(|| seed_neuron::forward_batch(black_box(&inputs[..]), black_box(&mut values[..])))
+    });
+    g.bench_function("hand", |bn| {
+        bn.iter(|| seed_neuron::hand_batch(black_box(&inputs[..]), black_box(&mut grads[..])))
+    });
+    g.bench_function("generated", |bn| {
+        bn.iter(|| seed_neuron::generated_batch(black_box(&inputs[..]), black_box(&mut grads[..])))
+    });
+    g.bench_function("num_dual", |bn| {
+        bn.iter(|| seed_neuron::num_dual_batch(black_box(&inputs[..]), black_box(&mut grads[..])))
+    });
+    g.bench_function("echidna", |bn| {
+        bn.iter(|| seed_neuron::echidna_batch(black_box(&inputs[..]), black_box(&mut grads[..])))
+    });
+    g.bench_function("finite_diff", |bn| {
+        bn.iter(|| {
+            seed_neuron::finite_diff_batch(black_box(&inputs[..]), black_box(&mut grads[..]))
+        })
     });
     g.finish();
 }
@@ -141,6 +173,7 @@ fn rosenbrock_1000(c: &mut Criterion) {
 criterion_group!(
     benches,
     seed_neuron,
+    seed_neuron_x1024,
     dense_layer,
     network_loss,
     rnn_cell,

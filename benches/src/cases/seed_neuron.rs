@@ -78,6 +78,75 @@ pub fn generated(x: [f64; 3], w: [f64; 3], b: f64, d_output: f64) -> Grad {
     neuron_backward(x, w, b, d_output)
 }
 
+/// One neuron's arguments: `(x, w, b)`.
+pub type Input = ([f64; 3], [f64; 3], f64);
+
+/// Neurons per batch in the `neuron_x1024` throughput group.
+pub const BATCH: usize = 1024;
+
+/// [`BATCH`] inputs, every one on the active side of the ReLU with the same
+/// margin as [`inputs`] (pre-activation at least 0.5).
+pub fn batch_inputs() -> Vec<Input> {
+    let mut rng = Rng::new(2);
+    (0..BATCH)
+        .map(|_| {
+            let x = rng.array(-1.0, 1.0);
+            let w = rng.array(-1.0, 1.0);
+            let z: f64 = x.iter().zip(&w).map(|(a, b)| a * b).sum();
+            (x, w, 0.5 - z.min(0.0))
+        })
+        .collect()
+}
+
+/// Calls `f` on each neuron of `inputs` with its slot of `out`.
+#[inline]
+fn each<T>(inputs: &[Input], out: &mut [T], mut f: impl FnMut([f64; 3], [f64; 3], f64, &mut T)) {
+    assert_eq!(inputs.len(), out.len(), "one output per neuron");
+    for (&(x, w, b), o) in inputs.iter().zip(out) {
+        f(x, w, b, o);
+    }
+}
+
+/// [`neuron`] over a batch: each value into `out`.
+pub fn forward_batch(inputs: &[Input], out: &mut [f64]) {
+    each(inputs, out, |x, w, b, o| *o = neuron(x, w, b));
+}
+
+/// [`hand`] over a batch: each flattened gradient into `out`.
+pub fn hand_batch(inputs: &[Input], out: &mut [[f64; 7]]) {
+    each(inputs, out, |x, w, b, o| {
+        let (dx, dw, db) = hand(x, w, b, 1.0);
+        *o = pack(dx, dw, db);
+    });
+}
+
+/// [`generated`] over a batch: each flattened gradient into `out`.
+pub fn generated_batch(inputs: &[Input], out: &mut [[f64; 7]]) {
+    each(inputs, out, |x, w, b, o| {
+        let (dx, dw, db) = generated(x, w, b, 1.0);
+        *o = pack(dx, dw, db);
+    });
+}
+
+/// [`num_dual`] over a batch: each gradient into `out`.
+pub fn num_dual_batch(inputs: &[Input], out: &mut [[f64; 7]]) {
+    each(inputs, out, |x, w, b, o| *o = num_dual(x, w, b));
+}
+
+/// [`echidna`] over a batch: each gradient into `out`.
+pub fn echidna_batch(inputs: &[Input], out: &mut [[f64; 7]]) {
+    each(inputs, out, |x, w, b, o| {
+        o.copy_from_slice(&echidna(x, w, b))
+    });
+}
+
+/// [`finite_diff`] over a batch: each gradient into `out`.
+pub fn finite_diff_batch(inputs: &[Input], out: &mut [[f64; 7]]) {
+    each(inputs, out, |x, w, b, o| {
+        o.copy_from_slice(&finite_diff(x, w, b))
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +193,63 @@ mod tests {
             &flat(hand(x, w, b, 1.0)),
             1e-14,
         );
+    }
+
+    #[test]
+    fn batch_inputs_are_active() {
+        let inputs = batch_inputs();
+        assert_eq!(inputs.len(), BATCH);
+        for (i, &(x, w, b)) in inputs.iter().enumerate() {
+            // `b` lifts the pre-activation to 0.5 (up to rounding) or more.
+            let z = x[0] * w[0] + x[1] * w[1] + x[2] * w[2] + b;
+            assert!(z > 0.49, "neuron {i}: pre-activation {z} is not active");
+        }
+    }
+
+    #[test]
+    fn forward_batch_matches_neuron() {
+        let inputs = batch_inputs();
+        let mut out = vec![f64::NAN; BATCH];
+        forward_batch(&inputs, &mut out);
+        for (&(x, w, b), &y) in inputs.iter().zip(&out) {
+            assert_eq!(y, neuron(x, w, b));
+        }
+    }
+
+    #[test]
+    fn batched_gradients_match_per_neuron() {
+        type Batch = fn(&[Input], &mut [[f64; 7]]);
+        type One = fn([f64; 3], [f64; 3], f64) -> Vec<f64>;
+        // (variant, batched, per-neuron, tolerance against `hand`)
+        let variants: [(&str, Batch, One, f64); 5] = [
+            ("hand", hand_batch, |x, w, b| flat(hand(x, w, b, 1.0)), 0.0),
+            (
+                "generated",
+                generated_batch,
+                |x, w, b| flat(generated(x, w, b, 1.0)),
+                1e-14,
+            ),
+            (
+                "num_dual",
+                num_dual_batch,
+                |x, w, b| num_dual(x, w, b).to_vec(),
+                1e-14,
+            ),
+            ("echidna", echidna_batch, echidna, 1e-14),
+            ("finite_diff", finite_diff_batch, finite_diff, 1e-8),
+        ];
+        let inputs = batch_inputs();
+        for (name, batch, one, tol) in variants {
+            let mut out = vec![[f64::NAN; 7]; BATCH];
+            batch(&inputs, &mut out);
+            for (i, (&(x, w, b), g)) in inputs.iter().zip(&out).enumerate() {
+                assert_eq!(
+                    g.to_vec(),
+                    one(x, w, b),
+                    "{name}[{i}]: batch differs from one call"
+                );
+                assert_close(name, g, &flat(hand(x, w, b, 1.0)), tol);
+            }
+        }
     }
 }
