@@ -853,11 +853,9 @@ impl<'a> Gen<'a> {
                 let b = self.cap(b, 10.0);
                 let c = self.expr(depth - 1);
                 let c = self.cap(c, 50.0);
-                let mul = bin("*", &a, &b, 0.0);
-                let sum = bin("+", &mul, &c, 0.0);
                 X::two(
                     format!("{}.mul_add({}, {})", a.wp(), b.p, c.p),
-                    sum.d,
+                    format!("dmul_add({}, {}, {})", a.d, b.d, c.d),
                     a.b * b.b + c.b,
                     true,
                     false,
@@ -1262,7 +1260,7 @@ impl<'a> Gen<'a> {
                     let u = self.unit(depth.saturating_sub(1));
                     X::two(
                         format!("{t}.mul_add({}, {})", u.p, e.p),
-                        format!("{t} * {} + {}", u.wd(), e.wd()),
+                        format!("dmul_add({t}, {}, {})", u.d, e.d),
                         tb + e.b,
                         true,
                         false,

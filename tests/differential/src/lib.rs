@@ -54,8 +54,15 @@ thread_local! {
 /// perturbation, so the branch taken never changes near the point and both
 /// oracles (num-dual through the helpers of `tests/common`, which follow the
 /// contract's tie rules) stay valid. Those are not counted.
+///
+/// A NaN distance (a comparison, `max` or `min` with a NaN operand: some
+/// intermediate overflowed) rejects the point: `max`/`min` can hide the NaN
+/// from the value, while reverse mode multiplies the zero gradient it sends
+/// that way by NaN partials (`0 · NaN = NaN`), which forward mode never forms.
 pub fn kink(m: f64) {
-    if m != 0.0 {
+    if m.is_nan() {
+        MARGIN.with(|c| c.set(0.0));
+    } else if m != 0.0 {
         MARGIN.with(|c| c.set(c.get().min(m.abs())));
     }
 }
@@ -64,7 +71,8 @@ pub fn kink(m: f64) {
 /// derivative (`hypot` and `atan2` at the origin). Unlike [`kink`], an exact 0
 /// counts: a structural zero there is still a point without a derivative.
 pub fn pole(m: f64) {
-    MARGIN.with(|c| c.set(c.get().min(m.abs())));
+    let m = if m.is_nan() { 0.0 } else { m.abs() };
+    MARGIN.with(|c| c.set(c.get().min(m)));
 }
 
 fn reset_margin() {
@@ -137,13 +145,23 @@ pub fn drem(a: Dual64, b: Dual64) -> Dual64 {
         (q - q.round()).abs()
     };
     kink(to_jump * b.re);
-    a - b * q.trunc()
+    // The value is f64's `%` itself: the oracle's value must be bit for bit
+    // the plain function's, or long chains amplify the last-bit difference.
+    Dual64::new(a.re % b.re, a.eps - b.eps * q.trunc())
 }
-/// `sqrt(a^2 + b^2)`: not differentiable at the origin.
+/// `sqrt(a^2 + b^2)`: not differentiable at the origin. The value is f64's
+/// `hypot`, as in the plain function.
 pub fn dhypot(a: Dual64, b: Dual64) -> Dual64 {
-    let r = (a * a + b * b).sqrt();
-    pole(r.re);
-    r
+    let r = a.re.hypot(b.re);
+    pole(r);
+    Dual64::new(r, (a.re * a.eps + b.re * b.eps) / r)
+}
+/// `a.mul_add(b, c)`: the value fused (one rounding) as f64's `mul_add` is.
+pub fn dmul_add(a: Dual64, b: Dual64, c: Dual64) -> Dual64 {
+    Dual64::new(
+        a.re.mul_add(b.re, c.re),
+        a.eps * b.re + a.re * b.eps + c.eps,
+    )
 }
 /// `atan2(y, x)`, written out: jumps across the negative x axis.
 pub fn datan2(y: Dual64, x: Dual64) -> Dual64 {
