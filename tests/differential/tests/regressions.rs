@@ -93,3 +93,76 @@ fn activation_of_constants_has_a_float_type() {
         vec![0.0, 3.0]
     );
 }
+
+/// Found by the 10 000-function run (g4102, shrunk): an intermediate
+/// overflowed to NaN and `max` hid it from the value. Reverse mode sends
+/// `max`'s zero gradient into the NaN branch and multiplies it by NaN partials
+/// (here `cos(NaN)`, the partial of `sin`)
+/// (`0 · NaN = NaN`, as IEEE says and the README promises); forward mode never
+/// forms that product. Neither oracle is wrong, so the checker must not
+/// compare them there: it redraws such a point (here every point).
+#[neuron::differentiate]
+fn nan_hidden_by_max(x: f64, y: f64) -> f64 {
+    let t = (x.exp() * 1e308 * 1e308 * 0.0).sin();
+    t.max(y)
+}
+
+fn nan_hidden_by_max_dual(
+    x: neuron_differential::Dual64,
+    y: neuron_differential::Dual64,
+) -> neuron_differential::Dual64 {
+    use neuron_differential::*;
+    let t = (x.exp() * c(1e308) * c(1e308) * c(0.0)).sin();
+    dmax(t, y)
+}
+
+#[test]
+fn a_nan_hidden_by_max_is_redrawn_not_compared() {
+    use neuron_differential::*;
+    let (dx, dy) = nan_hidden_by_max_backward(0.5, -1.0, 1.0);
+    assert!(dx.is_nan(), "reverse mode: 0 · NaN");
+    assert_eq!(dy, 1.0);
+    let f = |p: &[f64]| vec![nan_hidden_by_max(p[0], p[1])];
+    let dual = |p: &[Dual64]| vec![nan_hidden_by_max_dual(p[0], p[1])];
+    let vab = |p: &[f64], d: &[f64]| {
+        let (v, (a, b)) = nan_hidden_by_max_value_and_backward(p[0], p[1], d[0]);
+        (vec![v], vec![a, b])
+    };
+    let back = |p: &[f64], d: &[f64]| {
+        let (a, b) = nan_hidden_by_max_backward(p[0], p[1], d[0]);
+        vec![a, b]
+    };
+    let case = Case {
+        grad: vec![true, true],
+        n_out: 1,
+        f: &f,
+        dual: &dual,
+        vab: &vab,
+        back: &back,
+    };
+    assert!(!check_point("nan_hidden_by_max", &mut rng(1), &case));
+}
+
+/// Found by the 10 000-function run (g3598, g4088, g4092, g4802, g4807): the
+/// dual rendering computed `mul_add` unfused and `hypot` and `%` another way,
+/// and long chains amplified the last-bit difference past the value check.
+/// The oracle's value must be the plain function's, bit for bit.
+#[test]
+fn oracle_values_are_the_plain_operations() {
+    use neuron_differential::*;
+    let mut r = rng(7);
+    for _ in 0..1000 {
+        let (a, b, cc) = (
+            r.random_range(-3.0..3.0_f64),
+            r.random_range(-3.0..3.0_f64),
+            r.random_range(-3.0..3.0_f64),
+        );
+        let (da, db, dc) = (Dual64::from_re(a), Dual64::from_re(b), Dual64::from_re(cc));
+        assert_eq!(
+            dmul_add(da, db, dc).re.to_bits(),
+            a.mul_add(b, cc).to_bits()
+        );
+        assert_eq!(dhypot(da, db).re.to_bits(), a.hypot(b).to_bits());
+        assert_eq!(drem(da, db).re.to_bits(), (a % b).to_bits());
+    }
+}
