@@ -201,11 +201,21 @@ fn bin(op: &str, a: &X, b: &X, bound: f64) -> X {
 fn m0(x: &X, name: &str, b: f64) -> X {
     X::two(
         format!("{}.{name}()", x.wp()),
-        format!("{}.{name}()", x.wd()),
+        dual_method(x, name),
         b,
         true,
         true,
     )
+}
+
+/// The dual rendering of method `name` on `x`. num-dual computes `tanh` as
+/// `sinh / cosh`, whose derivative loses its precision for large arguments;
+/// the oracle uses `dtanh` (f64's value, `1 - tanh²`) instead.
+fn dual_method(x: &X, name: &str) -> String {
+    match name {
+        "tanh" => format!("dtanh({})", x.d),
+        _ => format!("{}.{name}()", x.wd()),
+    }
 }
 
 /// A plain function call `pf(args)` / dual `df(args)`.
@@ -653,7 +663,7 @@ impl<'a> Gen<'a> {
             if assoc && !matches!(name, "powi" | "powf") {
                 X::two(
                     format!("f64::{name}({})", x.p),
-                    format!("{}.{name}()", x.wd()),
+                    dual_method(&x, name),
                     b,
                     true,
                     true,
