@@ -161,7 +161,15 @@ pub fn dhypot(a: Dual64, b: Dual64) -> Dual64 {
 /// derivative comes from the quotient rule; through a long chain that left
 /// the oracle 1.8e-8 (relative) off the converged finite differences where
 /// the macro matched them (the 10 000-function run, g9419).
+///
+/// `tanh` squashes an overflowed intermediate to ±1 and hides it from the
+/// value, while reverse mode then forms `0 · inf = NaN` upstream (g968 of the
+/// 10 000-function run): a non-finite argument rejects the point, as a NaN
+/// hidden by `max` does.
 pub fn dtanh(x: Dual64) -> Dual64 {
+    if !x.re.is_finite() {
+        pole(f64::NAN);
+    }
     let t = x.re.tanh();
     Dual64::new(t, x.eps * (1.0 - t * t))
 }
