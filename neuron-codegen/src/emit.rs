@@ -360,6 +360,23 @@ fn reserve(cx: &mut Context, body: &Block, range: &TokenStream) -> TokenStream {
     out
 }
 
+/// A tape's initial value. A known trip count sizes it once: an element with
+/// a zero (a float, an integer, a bool) on the stack, any other (an array) in
+/// one allocation instead of growing push by push.
+fn tape_init(size: Option<u64>, zero: Option<TokenStream>) -> TokenStream {
+    match (size, zero) {
+        (Some(n), Some(z)) => {
+            let n = n as usize;
+            quote!([#z; #n])
+        }
+        (Some(n), None) => {
+            let n = n as usize;
+            quote!(::std::vec::Vec::with_capacity(#n))
+        }
+        (None, _) => quote!(::std::vec::Vec::new()),
+    }
+}
+
 /// Whether memory object `m` is a single float (`let mut z = 0.0;`).
 fn scalar_float(cx: &Context, m: MemId) -> bool {
     let mem = &cx.ir.mems[m];
@@ -595,18 +612,7 @@ pub fn tapes(cx: &mut Context) -> TokenStream {
             Ty::Snapshot => None,
         };
         let t = cx.tape(v);
-        let init = match (cx.tape_size(b), zero) {
-            (Some(n), Some(z)) => {
-                let n = n as usize;
-                quote!([#z; #n])
-            }
-            // An array value (a snapshot) with a known count: one allocation.
-            (Some(n), None) => {
-                let n = n as usize;
-                quote!(::std::vec::Vec::with_capacity(#n))
-            }
-            (None, _) => quote!(::std::vec::Vec::new()),
-        };
+        let init = tape_init(cx.tape_size(b), zero);
         out.extend(quote!(let mut #t = #init;));
         if !blocks.contains(&b) {
             blocks.push(b);
@@ -617,19 +623,7 @@ pub fn tapes(cx: &mut Context) -> TokenStream {
     for m in mems {
         let t = cx.mem_tape(m);
         let b = cx.ir.mems[m].block;
-        // A known trip count sizes the tape once: a float on the stack, an
-        // array or Vec in one allocation instead of growing push by push.
-        let init = match cx.tape_size(b) {
-            Some(n) if scalar_float(cx, m) => {
-                let n = n as usize;
-                quote!([0.0; #n])
-            }
-            Some(n) => {
-                let n = n as usize;
-                quote!(::std::vec::Vec::with_capacity(#n))
-            }
-            None => quote!(::std::vec::Vec::new()),
-        };
+        let init = tape_init(cx.tape_size(b), scalar_float(cx, m).then(|| quote!(0.0)));
         out.extend(quote!(let mut #t = #init;));
         if !blocks.contains(&b) {
             blocks.push(b);

@@ -334,22 +334,26 @@ pub fn defined_values(b: &Block) -> Vec<ValueId> {
 /// `target += d * p`, or where `first` (the target still holds its initial
 /// zero, see `FirstWrites`) `target = d * p`.
 fn accumulate(target: TokenStream, d: &TokenStream, p: Partial, first: bool) -> TokenStream {
-    match (p, first) {
-        (Partial::Zero, _) => quote!(),
-        (Partial::One, false) => quote!(#target += #d;),
-        (Partial::One, true) => quote!(#target = #d;),
-        (Partial::MinusOne, false) => quote!(#target -= #d;),
-        (Partial::MinusOne, true) => quote!(#target = -#d;),
-        (Partial::Gate(c), false) => quote!(if #c { #target += #d; }),
-        (Partial::Gate(c), true) => quote!(if #c { #target = #d; }),
-        (Partial::Expr(e), first) => {
+    let op = add_or_assign(first);
+    match p {
+        Partial::Zero => quote!(),
+        Partial::One => quote!(#target #op #d;),
+        Partial::MinusOne if first => quote!(#target = -#d;),
+        Partial::MinusOne => quote!(#target -= #d;),
+        Partial::Gate(c) => quote!(if #c { #target #op #d; }),
+        Partial::Expr(e) => {
             let e = paren(e);
-            if first {
-                quote!(#target = #d * #e;)
-            } else {
-                quote!(#target += #d * #e;)
-            }
+            quote!(#target #op #d * #e;)
         }
+    }
+}
+
+/// `=` for a first write (see `FirstWrites`), `+=` otherwise.
+fn add_or_assign(first: bool) -> TokenStream {
+    if first {
+        quote!(=)
+    } else {
+        quote!(+=)
     }
 }
 
@@ -564,12 +568,8 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             let d = adj_ref(cx, *dst);
             let dm = cx.adj_mem(*mem);
             let idx = cx.index_path(index);
-            let element = cx.literal_index(index);
-            if cx.first_writes.first(&dm, element) {
-                quote!(#dm #idx = #d;)
-            } else {
-                quote!(#dm #idx += #d;)
-            }
+            let op = add_or_assign(cx.first_writes.first(&dm, cx.literal_index(index)));
+            quote!(#dm #idx #op #d;)
         }
         Inst::Store { mem, index, src }
             if cx.active_mem(*mem) && cx.ir.mems[*mem].elem == Ty::Float =>
