@@ -46,8 +46,8 @@ fn main() {
     println!("  w = {w:?}, b = {b}");
     println!("  output = {:.3}", neuron(x, w, b));
 
-    println!("\nWhat #[differentiate] generated (neuron_backward calls this):\n");
-    println!("{}", generated(NEURON_SOURCE, "__neuron_pullback_neuron"));
+    println!("\nWhat #[differentiate] generated: the forward sweep, returning the value and the pullback that neuron_backward calls:\n");
+    println!("{}", generated(NEURON_SOURCE, "__neuron_forward_neuron"));
 }
 
 /// The generated function `name`, formatted, for the function in `source`.

@@ -2,11 +2,10 @@
 //! reads onto tapes) and the generated functions around both sweeps.
 
 use crate::context::{children, mentions, Context};
-use crate::expand::Pullback;
 use crate::ir::*;
 use crate::reverse;
 use crate::rules;
-use crate::signature::Signature;
+use crate::signature::{Param, Shape, Signature};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use std::collections::{HashMap, HashSet};
@@ -83,7 +82,7 @@ impl Forward {
         if b.id != 0
             && (reverse::defined_values(b)
                 .iter()
-                .any(|v| cx.taped.contains(v))
+                .any(|v| cx.taped.contains(v) && cx.ir.values[*v].ty != Ty::Pullback)
                 || defined_mems(b).iter().any(|m| cx.taped_mems.contains(m)))
         {
             let c = cx.counter(b.id);
@@ -307,7 +306,12 @@ impl Forward {
                     quote!(if #c { #t } else { #e })
                 }
             }
-            Inst::Call { func, args, out } => {
+            Inst::Call {
+                func,
+                args,
+                out,
+                pullback,
+            } => {
                 let o = cx.mem(*out).clone();
                 let args: Vec<TokenStream> = args
                     .iter()
@@ -320,10 +324,30 @@ impl Forward {
                         } => cx.array_arg(*mem, *by_ref, *snapshot),
                     })
                     .collect();
-                quote!(let #o = #func(#(#args),*);)
+                if !cx.active_mem(*out) {
+                    return quote!(let #o = #func(#(#args),*););
+                }
+                let forward = Context::companion(func, "__neuron_forward_");
+                let pb = &cx.ir.values[*pullback].name;
+                let boxed = self_call(cx, func).then(|| boxed_pullback(cx, pb));
+                quote!(let (#o, #pb) = #forward(#(#args),*); #boxed)
             }
         }
     }
+}
+
+/// Whether a call is the function calling itself by name.
+fn self_call(cx: &Context, func: &syn::Path) -> bool {
+    func.leading_colon.is_none()
+        && func.segments.len() == 1
+        && func.segments[0].ident == cx.sig.name
+}
+
+/// A recursive call's pullback, boxed: the pullback type of a function
+/// cannot contain itself.
+fn boxed_pullback(cx: &Context, pb: &syn::Ident) -> TokenStream {
+    let bound = cx.sig.pullback_bound(&|p| p.differentiable());
+    quote!(let #pb: ::std::boxed::Box<dyn #bound> = ::std::boxed::Box::new(#pb);)
 }
 
 /// Memory objects defined directly in `b`.
@@ -388,6 +412,7 @@ fn save(cx: &mut Context, b: BlockId, inst: &Inst) -> TokenStream {
     let dst = match inst {
         Inst::Def { dst, .. } | Inst::Load { dst, .. } => *dst,
         Inst::While { count, .. } => *count,
+        Inst::Call { pullback, .. } => *pullback,
         _ => return quote!(),
     };
     if !cx.taped.contains(&dst) {
@@ -396,7 +421,7 @@ fn save(cx: &mut Context, b: BlockId, inst: &Inst) -> TokenStream {
     let t = cx.tape(dst);
     let v = &cx.ir.values[dst].name;
     match cx.tape_size(b) {
-        Some(_) if cx.ir.values[dst].ty != Ty::Snapshot => {
+        Some(_) if !matches!(cx.ir.values[dst].ty, Ty::Snapshot | Ty::Pullback) => {
             let c = cx.counter(b);
             quote!(#t[#c] = #v;)
         }
@@ -609,7 +634,7 @@ pub fn tapes(cx: &mut Context) -> TokenStream {
             Ty::Float | Ty::Any => Some(quote!(0.0)),
             Ty::Int => Some(quote!(0)),
             Ty::Bool => Some(quote!(false)),
-            Ty::Snapshot => None,
+            Ty::Snapshot | Ty::Pullback => None,
         };
         let t = cx.tape(v);
         let init = tape_init(cx.tape_size(b), zero);
@@ -637,13 +662,12 @@ pub fn tapes(cx: &mut Context) -> TokenStream {
 }
 
 /// The generated items: `NAME_backward`, `NAME_value_and_backward`, and the
-/// hidden pullback and output type that calls from other differentiated
-/// functions use.
+/// hidden items calls from other differentiated functions use.
 pub fn items(
     item: &syn::ItemFn,
     sig: &Signature,
-    callers: Pullback,
-    own: Option<Pullback>,
+    callers: TokenStream,
+    own: Option<TokenStream>,
     d_output: &syn::Ident,
 ) -> TokenStream {
     let vis = &item.vis;
@@ -652,9 +676,8 @@ pub fn items(
     let out_ty = &sig.output;
     let backward = format_ident!("{}_backward", name);
     let value_and = format_ident!("{}_value_and_backward", name);
-    let pullback = format_ident!("__neuron_pullback_{}", name);
+    let forward = format_ident!("__neuron_forward_{}", name);
     let own_name = format_ident!("__neuron_backward_{}", name);
-    let output_alias = format_ident!("__neuron_Output_{}", name);
     let params: Vec<TokenStream> = sig
         .params
         .iter()
@@ -664,18 +687,7 @@ pub fn items(
         })
         .collect();
     let names: Vec<&syn::Ident> = sig.params.iter().map(|p| &p.name).collect();
-    let grads_of = |wrt: &dyn Fn(&crate::signature::Param) -> bool| -> Vec<TokenStream> {
-        sig.params
-            .iter()
-            .map(|p| {
-                if wrt(p) {
-                    p.grad_ty.clone()
-                } else {
-                    quote!(())
-                }
-            })
-            .collect()
-    };
+    let borrowed: Vec<&syn::Ident> = sig.borrowed().map(|p| &p.name).collect();
     let grad_idx: Vec<syn::Index> = sig
         .params
         .iter()
@@ -702,29 +714,15 @@ pub fn items(
     let doc_value = format!(
         "The value of [`{name}`] and its backward pass ([`{backward}`]) from one forward sweep."
     );
-    let allow = quote! {
-        #[doc(hidden)]
-        #[inline]
-        #[allow(
-            dead_code, unused_mut, unused_variables, unused_assignments, unused_parens, non_snake_case,
-            clippy::all, clippy::pedantic, clippy::nursery, clippy::too_many_arguments
-        )]
-    };
-    let callers_grads = grads_of(&|p| p.differentiable());
-    let (callers_out, callers_body) = (&callers.d_output, &callers.body);
+    let mut fresh = crate::names::Names::new(item);
+    let pullback = fresh.fresh("pullback");
+    let callers_fns = hidden(item, sig, &forward, &|p| p.differentiable(), &callers);
     let (wrapped, own_fn) = match own {
-        Some(own) => {
-            let own_grads = grads_of(&|p| p.grad);
-            let (own_out, own_body) = (&own.d_output, &own.body);
-            let f = quote! {
-                #allow
-                #vis fn #own_name #generics (#(#params,)* #own_out: #out_ty) -> (#out_ty, (#(#own_grads,)*)) {
-                    #own_body
-                }
-            };
-            (own_name, f)
-        }
-        None => (pullback.clone(), quote!()),
+        Some(own) => (
+            own_name.clone(),
+            forward_fn(item, sig, &own_name, &|p| p.grad, &own),
+        ),
+        None => (forward.clone(), quote!()),
     };
     quote! {
         #[doc = #doc_back]
@@ -735,7 +733,8 @@ pub fn items(
             // A use of the forward function, so a crate that only calls the
             // backward pass is not told the forward one is never used.
             let _ = #name;
-            let (_, grads) = #wrapped(#(#names,)* #d_output);
+            let (_, #pullback) = #wrapped(#(#names,)*);
+            let grads = #pullback(#(#borrowed,)* #d_output);
             #g_val
         }
 
@@ -745,19 +744,102 @@ pub fn items(
         #[allow(dead_code)]
         #vis fn #value_and #generics (#(#params,)* #d_output: #out_ty) -> (#out_ty, #g_ty) {
             let _ = #name;
-            let (value, grads) = #wrapped(#(#names,)* #d_output);
+            let (value, #pullback) = #wrapped(#(#names,)*);
+            let grads = #pullback(#(#borrowed,)* #d_output);
             (value, #g_val)
         }
 
+        #callers_fns
+        #own_fn
+    }
+}
+
+/// Attributes of the hidden items: not documented, inlined (so a backward
+/// pass that drops the value lets the compiler delete what only the value
+/// needed), and quiet about the shapes generated code takes.
+fn hidden_attributes() -> TokenStream {
+    quote! {
+        #[doc(hidden)]
+        #[inline]
+        #[allow(
+            dead_code, unused_mut, unused_variables, unused_assignments, unused_parens, non_snake_case,
+            clippy::all, clippy::pedantic, clippy::nursery, clippy::too_many_arguments
+        )]
+    }
+}
+
+/// What a call from another differentiated function uses:
+/// `__neuron_forward_NAME` (the value and the pullback),
+/// `__neuron_reverse_NAME` (the pullback applied, with the call's arguments
+/// again) and `__neuron_Output_NAME` (the output type, for a zero adjoint).
+fn hidden(
+    item: &syn::ItemFn,
+    sig: &Signature,
+    forward: &syn::Ident,
+    wrt: &dyn Fn(&Param) -> bool,
+    body: &TokenStream,
+) -> TokenStream {
+    let (vis, name, out_ty) = (&item.vis, &item.sig.ident, &sig.output);
+    let reverse = format_ident!("__neuron_reverse_{}", name);
+    let output_alias = format_ident!("__neuron_Output_{}", name);
+    let forward_fn = forward_fn(item, sig, forward, wrt, body);
+    let mut fresh = crate::names::Names::new(item);
+    let (pullback, d_output, f) = (
+        fresh.fresh("pullback"),
+        fresh.fresh("d_output"),
+        fresh.fresh("F"),
+    );
+    // A caller passes every argument again: `()` for a scalar value, each
+    // array (or call result) as it was passed. Only the borrowed ones are used.
+    let params = sig.params.iter().map(|p| {
+        let (n, t) = (&p.name, &p.ty);
+        match p.shape {
+            Shape::Container { by_ref: true, .. } => quote!(#n: #t),
+            _ => quote!(_: impl ::core::marker::Sized),
+        }
+    });
+    let borrowed = sig.borrowed().map(|p| &p.name);
+    let bound = sig.pullback_bound(wrt);
+    let mut generics = item.sig.generics.clone();
+    generics.params.push(syn::parse_quote!(#f: #bound));
+    let grads = sig.grads(wrt);
+    let attrs = hidden_attributes();
+    quote! {
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]
         #vis type #output_alias = #out_ty;
 
-        #allow
-        #vis fn #pullback #generics (#(#params,)* #callers_out: #out_ty) -> (#out_ty, (#(#callers_grads,)*)) {
-            #callers_body
-        }
+        #forward_fn
 
-        #own_fn
+        #attrs
+        #vis fn #reverse #generics (#pullback: #f, #(#params,)* #d_output: #out_ty) -> (#(#grads,)*) {
+            #pullback(#(#borrowed,)* #d_output)
+        }
+    }
+}
+
+/// A forward sweep: the parameters in, the value and the pullback out. The
+/// pullback captures no lifetime (`use<…>` lists only const generics), so a
+/// caller's temporaries may end before it runs.
+fn forward_fn(
+    item: &syn::ItemFn,
+    sig: &Signature,
+    f: &syn::Ident,
+    wrt: &dyn Fn(&Param) -> bool,
+    body: &TokenStream,
+) -> TokenStream {
+    let (vis, generics, out_ty) = (&item.vis, &item.sig.generics, &sig.output);
+    let params = sig.params.iter().map(|p| {
+        let (n, t) = (&p.name, &p.ty);
+        quote!(#n: #t)
+    });
+    let consts = generics.const_params().map(|c| &c.ident);
+    let bound = sig.pullback_bound(wrt);
+    let attrs = hidden_attributes();
+    quote! {
+        #attrs
+        #vis fn #f #generics (#(#params,)*) -> (#out_ty, impl #bound + use<#(#consts),*>) {
+            #body
+        }
     }
 }

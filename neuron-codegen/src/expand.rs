@@ -27,18 +27,18 @@ pub fn expand(mut item: ItemFn) -> Result<TokenStream, Error> {
     })
 }
 
-/// A pullback: the function's parameters and `d_output` in, its value and the
-/// gradients of the parameters `wrt` selects out (`()` for the others).
-pub struct Pullback {
-    pub d_output: syn::Ident,
-    pub body: TokenStream,
-}
-
+/// The body of a forward sweep that returns the function's value and its
+/// pullback: a closure holding what the reverse sweep needs (tapes,
+/// intermediate values, the owned parameters), which takes the borrowed
+/// parameters again and `d_output`, and returns the gradients of the
+/// parameters `wrt` selects (`()` for the others). A caller keeps a callee's
+/// pullback from its own forward sweep to its reverse sweep, so nothing is
+/// computed twice however deep calls nest.
 fn pullback(
     item: &ItemFn,
     sig: &signature::Signature,
     wrt: &dyn Fn(&signature::Param) -> bool,
-) -> Result<Pullback, Error> {
+) -> Result<TokenStream, Error> {
     let mut names = Names::new(item);
     let body = if returns::needs_rewrite(&item.block) {
         let mut outside = Names::avoiding_all(item);
@@ -111,14 +111,20 @@ fn pullback(
             quote!(#n)
         }
     };
-    let body = quote! {
+    let out_ty = &sig.output;
+    let borrowed = sig.borrowed().map(|p| {
+        let (n, t) = (&p.name, signature::unnamed_lifetimes(&p.ty));
+        quote!(#n: #t)
+    });
+    Ok(quote! {
         #tapes
         #fwd
-        #decls
-        #rev
-        (#output, (#(#grads,)*))
-    };
-    Ok(Pullback { d_output, body })
+        (#output, move |#(#borrowed,)* #d_output: #out_ty| {
+            #decls
+            #rev
+            (#(#grads,)*)
+        })
+    })
 }
 
 /// The function without `#[no_grad]`, which the compiler must not see.

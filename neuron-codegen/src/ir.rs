@@ -22,8 +22,10 @@ pub enum Ty {
     Bool,
     /// A constant whose type the context decides (`N`, a user `const`).
     Any,
-    /// A copy of an array, kept so the reverse sweep can pass it to a pullback.
+    /// A copy of an array passed to a call, kept for its index path.
     Snapshot,
+    /// The reverse sweep of a call, returned by the callee's forward sweep.
+    Pullback,
 }
 
 pub struct Value {
@@ -170,10 +172,13 @@ pub enum Inst {
         then: Block,
         els: Block,
     },
+    /// `out = func(args)`; `pullback` is the callee's reverse sweep, which
+    /// keeps what the callee's forward sweep saved.
     Call {
         func: syn::Path,
         args: Vec<Arg>,
         out: MemId,
+        pullback: ValueId,
     },
 }
 

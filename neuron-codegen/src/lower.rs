@@ -1370,10 +1370,12 @@ impl<'a> Lowerer<'a> {
                 func: fp.path.clone(),
             },
         );
+        let pullback = self.new_value(Ty::Pullback, &format!("pullback_{last}"));
         self.push(Inst::Call {
             func: fp.path.clone(),
             args,
             out,
+            pullback,
         });
         Ok(Operand::Place(out, vec![]))
     }
@@ -1555,7 +1557,7 @@ const INT_METHODS: &[&str] = &[
 
 fn zero_of(ty: Ty) -> TokenStream {
     match ty {
-        Ty::Float | Ty::Any | Ty::Snapshot => quote!(0.0),
+        Ty::Float | Ty::Any | Ty::Snapshot | Ty::Pullback => quote!(0.0),
         Ty::Int => quote!(0),
         Ty::Bool => quote!(false),
     }

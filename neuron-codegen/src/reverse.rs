@@ -231,6 +231,12 @@ fn pops(cx: &mut Context, b: &Block, rev: &TokenStream) -> TokenStream {
             cx.recomputed.insert(*v);
             let code = recomputable(cx, inst).unwrap_or_default();
             loads.extend(quote!(let #n = #code;));
+        } else if value.ty == Ty::Pullback {
+            // A closure is not `Copy`: it is moved off its tape, and the
+            // reverse sweep meets the calls in the opposite order.
+            cx.taped.insert(*v);
+            let t = cx.tape(*v);
+            loads.extend(quote!(let #n = ::neuron::__private::pop(&mut #t);));
         } else {
             cx.taped.insert(*v);
             let t = cx.tape(*v);
@@ -313,6 +319,7 @@ fn definitions(b: &Block) -> Vec<(ValueId, &Inst)> {
         .filter_map(|inst| match inst {
             Inst::Def { dst, .. } | Inst::Load { dst, .. } => Some((*dst, inst)),
             Inst::While { count, .. } => Some((*count, inst)),
+            Inst::Call { pullback, .. } => Some((*pullback, inst)),
             _ => None,
         })
         .collect()
@@ -325,6 +332,7 @@ pub fn defined_values(b: &Block) -> Vec<ValueId> {
         match inst {
             Inst::Def { dst, .. } | Inst::Load { dst, .. } => out.push(*dst),
             Inst::While { count, .. } => out.push(*count),
+            Inst::Call { pullback, .. } => out.push(*pullback),
             _ => {}
         }
     }
@@ -653,7 +661,12 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
                 quote!(if #c { #t } else { #e })
             }
         }
-        Inst::Call { func, args, out } if cx.active_mem(*out) => call_rev(cx, func, args, *out),
+        Inst::Call {
+            func,
+            args,
+            out,
+            pullback,
+        } if cx.active_mem(*out) => call_rev(cx, func, args, *out, *pullback),
         _ => quote!(),
     }
 }
@@ -696,10 +709,19 @@ fn init_rev(cx: &mut Context, mem: MemId, init: &MemInit) -> TokenStream {
     }
 }
 
-/// The pullback of another differentiated function, called with the
-/// arguments the forward call saw.
-fn call_rev(cx: &mut Context, func: &syn::Path, args: &[Arg], out: MemId) -> TokenStream {
-    let pullback = Context::companion(func, "__neuron_pullback_");
+/// The reverse sweep of a call: the pullback the callee's forward sweep
+/// returned, applied to the output's adjoint, its gradients added to the
+/// arguments'. The arrays are passed again (`()` for each scalar), as the
+/// pullback borrows nothing from the forward call.
+fn call_rev(
+    cx: &mut Context,
+    func: &syn::Path,
+    args: &[Arg],
+    out: MemId,
+    pullback: ValueId,
+) -> TokenStream {
+    let reverse = Context::companion(func, "__neuron_reverse_");
+    let pullback = cx.val(pullback);
     let d_out = cx.adj_mem(out);
     let grads = cx.names.fresh("grads");
     let mut call_args = Vec::new();
@@ -708,7 +730,7 @@ fn call_rev(cx: &mut Context, func: &syn::Path, args: &[Arg], out: MemId) -> Tok
         let k = syn::Index::from(k);
         match arg {
             Arg::Value(v) => {
-                call_args.push(cx.val(*v));
+                call_args.push(quote!(()));
                 if cx.active(*v) {
                     let d = cx.adj(*v);
                     accs.extend(quote!(::neuron::__private::accumulate(&mut #d, #grads.#k);));
@@ -732,7 +754,7 @@ fn call_rev(cx: &mut Context, func: &syn::Path, args: &[Arg], out: MemId) -> Tok
         }
     }
     quote! {
-        let (_, #grads) = #pullback(#(#call_args,)* #d_out);
+        let #grads = #reverse(#pullback, #(#call_args,)* #d_out);
         #accs
     }
 }

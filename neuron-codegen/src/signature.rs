@@ -47,10 +47,73 @@ impl Param {
 }
 
 pub struct Signature {
+    /// The function's name.
+    pub name: Ident,
     pub params: Vec<Param>,
     pub output: Type,
     /// `f32` or `f64`.
     pub float: Ident,
+}
+
+impl Signature {
+    /// The gradient types, in parameter order, of the parameters `wrt`
+    /// selects (`()` for the others).
+    pub fn grads(&self, wrt: &dyn Fn(&Param) -> bool) -> Vec<TokenStream> {
+        self.params
+            .iter()
+            .map(|p| {
+                if wrt(p) {
+                    p.grad_ty.clone()
+                } else {
+                    quote!(())
+                }
+            })
+            .collect()
+    }
+
+    /// The bound of the pullback a forward sweep returns: the borrowed
+    /// parameters and `d_output` in, the gradients out. The pullback keeps
+    /// owned parameters but borrows nothing: a caller may have passed a
+    /// temporary (`g(&[a, b])`), so the borrowed ones are passed again.
+    pub fn pullback_bound(&self, wrt: &dyn Fn(&Param) -> bool) -> TokenStream {
+        let out = &self.output;
+        let grads = self.grads(wrt);
+        let borrowed = self.borrowed().map(|p| unnamed_lifetimes(&p.ty));
+        quote!(FnOnce(#(#borrowed,)* #out) -> (#(#grads,)*))
+    }
+
+    /// The parameters of reference type, which a pullback takes again.
+    pub fn borrowed(&self) -> impl Iterator<Item = &Param> {
+        self.params
+            .iter()
+            .filter(|p| matches!(p.shape, Shape::Container { by_ref: true, .. }))
+    }
+}
+
+/// `ty` with its lifetimes left to elision (`&'a [f64]` → `&[f64]`): in a
+/// pullback's signature the borrow is for the call only.
+pub fn unnamed_lifetimes(ty: &Type) -> Type {
+    match ty {
+        Type::Reference(r) => {
+            let mut r = r.clone();
+            r.lifetime = None;
+            *r.elem = unnamed_lifetimes(&r.elem);
+            Type::Reference(r)
+        }
+        Type::Paren(p) => unnamed_lifetimes(&p.elem),
+        Type::Group(g) => unnamed_lifetimes(&g.elem),
+        Type::Array(a) => {
+            let mut a = a.clone();
+            *a.elem = unnamed_lifetimes(&a.elem);
+            Type::Array(a)
+        }
+        Type::Slice(s) => {
+            let mut s = s.clone();
+            *s.elem = unnamed_lifetimes(&s.elem);
+            Type::Slice(s)
+        }
+        other => other.clone(),
+    }
 }
 
 const INTS: &[&str] = &[
@@ -139,6 +202,7 @@ pub fn parse(sig: &syn::Signature) -> Result<Signature, Error> {
         return Err(Error::new_spanned(sig, "invalid signature"));
     };
     Ok(Signature {
+        name: sig.ident.clone(),
         params,
         output,
         float: Ident::new(&float, Span::call_site()),

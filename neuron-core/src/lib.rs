@@ -255,4 +255,14 @@ pub mod __private {
     pub fn accumulate<T: Accumulate<R> + ?Sized, R>(acc: &mut T, rhs: R) {
         acc.accumulate(rhs);
     }
+
+    /// The last pullback saved on a tape. The reverse sweep pops exactly
+    /// what the forward sweep pushed, so the tape is never empty here.
+    #[inline]
+    pub fn pop<T>(tape: &mut Vec<T>) -> T {
+        match tape.pop() {
+            Some(t) => t,
+            None => unreachable!("neuron: a pullback tape ran out; please report this as a bug"),
+        }
+    }
 }

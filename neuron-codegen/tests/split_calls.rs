@@ -1,0 +1,71 @@
+//! The generated code for a call: the callee's forward sweep runs once, in
+//! the caller's forward sweep, and the caller's reverse sweep only applies
+//! the pullback it returned. (Gradients through calls are checked in the
+//! root crate's `tests/calls.rs`.)
+
+fn expand(src: &str) -> String {
+    let f: syn::ItemFn = syn::parse_str(src).expect("test source parses");
+    neuron_codegen::differentiate(quote::quote!(), quote::quote!(#f)).to_string()
+}
+
+/// The body of the generated `__neuron_forward_NAME`, split at the pullback
+/// closure: (forward sweep, reverse sweep).
+fn sweeps(out: &str, name: &str) -> (String, String) {
+    let start = out
+        .find(&format!("fn __neuron_forward_{name}"))
+        .expect("a forward sweep is generated");
+    let rest = &out[start..];
+    let end = rest
+        .find("fn __neuron_reverse_")
+        .expect("a reverse helper follows");
+    let body = &rest[..end];
+    let split = body.find("move |").expect("the pullback is a move closure");
+    (body[..split].to_string(), body[split..].to_string())
+}
+
+#[test]
+fn a_callee_runs_forward_once_and_its_pullback_in_the_reverse_sweep() {
+    let out = expand(
+        "fn outer(x: &[f64], a: f64) -> f64 {
+            let mut s = 0.0;
+            for k in 0..3 { s += inner(x, a * (k as f64)).sin(); }
+            if s > 0.0 { s = s * inner(x, s); }
+            s
+        }",
+    );
+    let (forward, reverse) = sweeps(&out, "outer");
+    assert_eq!(
+        forward.matches("__neuron_forward_inner").count(),
+        2,
+        "{forward}"
+    );
+    assert!(!forward.contains("__neuron_reverse_inner"), "{forward}");
+    assert!(!reverse.contains("__neuron_forward_inner"), "{reverse}");
+    assert!(
+        !reverse.contains(" inner ("),
+        "no plain call either: {reverse}"
+    );
+    assert_eq!(
+        reverse.matches("__neuron_reverse_inner").count(),
+        2,
+        "{reverse}"
+    );
+}
+
+#[test]
+fn a_call_whose_value_needs_no_gradient_is_a_plain_call() {
+    let out = expand("fn f(x: f64, #[no_grad] c: f64) -> f64 { x * g(c) }");
+    let (_, _) = sweeps(&out, "f");
+    // `g(c)` is active in the callers' sweep (`c` is differentiable there),
+    // so look at the sweep of `f_backward`, which leaves `c` out.
+    let own = &out[out.find("fn __neuron_backward_f").expect("own sweep")..];
+    assert!(own.contains("g (c)"), "{own}");
+    assert!(!own.contains("__neuron_forward_g"), "{own}");
+}
+
+#[test]
+fn a_self_call_boxes_its_pullback() {
+    let out = expand("fn p(x: f64, n: i32) -> f64 { if n == 0 { 1.0 } else { x * p(x, n - 1) } }");
+    let (forward, _) = sweeps(&out, "p");
+    assert!(forward.contains("Box < dyn FnOnce"), "{forward}");
+}
