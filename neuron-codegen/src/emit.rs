@@ -800,8 +800,16 @@ fn hidden(
     });
     let borrowed = sig.borrowed().map(|p| &p.name);
     let bound = sig.pullback_bound(wrt);
-    let mut generics = item.sig.generics.clone();
-    generics.params.push(syn::parse_quote!(#f: #bound));
+    // The function's own generic parameters, then the pullback's type
+    // (built as tokens: parsing could fail, and the macro must not panic).
+    let mut generics: Vec<TokenStream> = item
+        .sig
+        .generics
+        .params
+        .iter()
+        .map(|g| quote!(#g))
+        .collect();
+    generics.push(quote!(#f: #bound));
     let grads = sig.grads(wrt);
     let attrs = hidden_attributes();
     quote! {
@@ -812,7 +820,7 @@ fn hidden(
         #forward_fn
 
         #attrs
-        #vis fn #reverse #generics (#pullback: #f, #(#params,)* #d_output: #out_ty) -> (#(#grads,)*) {
+        #vis fn #reverse <#(#generics),*> (#pullback: #f, #(#params,)* #d_output: #out_ty) -> (#(#grads,)*) {
             #pullback(#(#borrowed,)* #d_output)
         }
     }
