@@ -226,3 +226,101 @@ fn the_oracle_tanh_is_f64_tanh_with_an_accurate_derivative() {
         );
     }
 }
+
+/// Found by the 10 000-function run (g968), kept as generated: `t1 += exp(t1)`
+/// in a loop overflows to infinity and f64's `tanh` squashes it back to 1,
+/// hiding it from the value. Reverse mode multiplies `tanh`'s zero
+/// derivative there by the infinite partials upstream (`0 · inf = NaN`, as
+/// IEEE says); the oracle's forward mode, with f64's `tanh` value, does not.
+/// The oracle's `dtanh` now rejects a non-finite argument, as a NaN hidden by
+/// `max` is, so the checker redraws such a point instead of comparing. This
+/// test fails if that guard is removed.
+#[neuron::differentiate]
+#[allow(unused_assignments)]
+fn g968(n0: usize, x1: f64) -> f64 {
+    let mut t1 = x1;
+    for i2 in 0..n0 {
+        for i3 in 0..n0 {
+            let t4: f64 = if x1 > (i3 as f64) {
+                x1 - (i3 as f64)
+            } else {
+                t1
+            };
+            let t5 = t1.exp();
+            t1 = (t1 * (i2 as f64).tanh()) + (n0 as f64);
+            t1 = t1.tanh() * 3.0;
+            t1 += t4 * 0.75;
+            t1 += t5 * 0.8;
+        }
+        t1 = (t1 * x1.tanh()) + ((n0 as f64) + (i2 as f64));
+        t1 = t1.tanh() * 3.0;
+    }
+    if x1 < (n0 as f64) {
+        t1 = (t1 + neuron::silu(t1)).tanh();
+    }
+    (n0 as f64).max(t1).sin().exp()
+}
+
+fn g968_dual(n0: usize, x1: neuron_differential::Dual64) -> neuron_differential::Dual64 {
+    use neuron_differential::*;
+    let mut t1 = x1;
+    for i2 in 0..n0 {
+        for i3 in 0..n0 {
+            let t4: Dual64 = if gt(x1, c(i3 as f64)) {
+                x1 - c(i3 as f64)
+            } else {
+                t1
+            };
+            let t5 = t1.exp();
+            t1 = (t1 * dtanh(c(i2 as f64))) + c(n0 as f64);
+            t1 = dtanh(t1) * c(3.0);
+            t1 += t4 * c(0.75);
+            t1 += t5 * c(0.8);
+        }
+        t1 = (t1 * dtanh(x1)) + (c(n0 as f64) + c(i2 as f64));
+        t1 = dtanh(t1) * c(3.0);
+    }
+    if lt(x1, c(n0 as f64)) {
+        t1 = dtanh(t1 + dsilu(t1));
+    }
+    dmax(c(n0 as f64), t1).sin().exp()
+}
+
+#[test]
+fn an_infinity_hidden_by_tanh_is_redrawn_not_compared() {
+    use neuron_differential::*;
+    use rand::Rng;
+    run("g968", 0x2fa1301b3ecb2f6d, 4, |what, r| {
+        let n0: usize = r.random_range(0..=4);
+        let grad: Vec<bool> = [vec![true]].concat();
+        let f = |p: &[f64]| {
+            let x1 = p[0];
+            flat(&g968(n0, x1))
+        };
+        let dual = |p: &[Dual64]| {
+            let x1 = p[0];
+            flat(&g968_dual(n0, x1))
+        };
+        let vab = |p: &[f64], d: &[f64]| {
+            let x1 = p[0];
+            let (v, g) = g968_value_and_backward(n0, x1, d[0]);
+            (flat(&v), flat(&g))
+        };
+        let back = |p: &[f64], d: &[f64]| {
+            let x1 = p[0];
+            flat(&g968_backward(n0, x1, d[0]))
+        };
+        check_point(
+            what,
+            r,
+            &Case {
+                grad,
+                n_out: 1,
+                f: &f,
+                dual: &dual,
+                vab: &vab,
+                back: &back,
+            },
+        )
+    });
+}
