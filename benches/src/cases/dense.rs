@@ -61,35 +61,32 @@ pub fn inputs() -> Inputs {
 
 /// Hand-written backward pass.
 pub fn hand(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Grad {
-    let mut dx = vec![0.0; N];
-    let mut dw = vec![0.0; N * N];
-    let mut db = vec![0.0; N];
-    for i in 0..N {
-        let row = &w[i * N..(i + 1) * N];
-        let z = b[i] + row.iter().zip(x).map(|(a, c)| a * c).sum::<f64>();
-        if z > 0.0 {
-            let dz = dy[i];
-            db[i] = dz;
-            for j in 0..N {
-                dx[j] += dz * row[j];
-                dw[i * N + j] = dz * x[j];
-            }
-        }
-    }
-    (dx, dw, db)
+    hand_impl::<true>(x, w, b, dy)
 }
 
 /// Hand-written backward pass with the IEEE semantics of the generated one:
 /// [`hand`] without the skip of a row whose ReLU is off. Its zero adjoint is
 /// propagated, so a NaN or infinite input gives `0 * NaN = NaN` where [`hand`] gives 0.
 pub fn hand_ieee(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Grad {
+    hand_impl::<false>(x, w, b, dy)
+}
+
+/// Both hand-written backward passes: `SKIP` skips a row whose ReLU is
+/// off; without it, the row's zero adjoint is propagated. The constant is
+/// folded, so each is its own loop.
+#[inline(always)]
+fn hand_impl<const SKIP: bool>(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Grad {
     let mut dx = vec![0.0; N];
     let mut dw = vec![0.0; N * N];
     let mut db = vec![0.0; N];
     for i in 0..N {
         let row = &w[i * N..(i + 1) * N];
         let z = b[i] + row.iter().zip(x).map(|(a, c)| a * c).sum::<f64>();
-        let dz = if z > 0.0 { dy[i] } else { 0.0 };
+        let on = z > 0.0;
+        if SKIP && !on {
+            continue;
+        }
+        let dz = if on { dy[i] } else { 0.0 };
         db[i] = dz;
         for j in 0..N {
             dx[j] += dz * row[j];

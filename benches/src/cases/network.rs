@@ -154,54 +154,29 @@ pub fn hand(
     labels: &[usize],
     d_output: f64,
 ) -> Grad {
-    let mut dw1 = vec![0.0; 2 * HIDDEN];
-    let mut db1 = vec![0.0; HIDDEN];
-    let mut dw2 = vec![0.0; HIDDEN * CLASSES];
-    let mut db2 = vec![0.0; CLASSES];
-    let scale = d_output / BATCH as f64;
-    let mut pre = [0.0; HIDDEN];
-    let mut h = [0.0; HIDDEN];
-    for n in 0..BATCH {
-        let (x0, x1) = (x[2 * n], x[2 * n + 1]);
-        for j in 0..HIDDEN {
-            pre[j] = x0 * w1[j] + x1 * w1[HIDDEN + j] + b1[j];
-            h[j] = if pre[j] > 0.0 { pre[j] } else { 0.0 };
-        }
-        let mut z = [b2[0], b2[1], b2[2]];
-        for j in 0..HIDDEN {
-            for k in 0..CLASSES {
-                z[k] += h[j] * w2[j * CLASSES + k];
-            }
-        }
-        // dL/dz = (softmax(z) - onehot(label)) / BATCH.
-        let m = z[0].max(z[1]).max(z[2]);
-        let e = [(z[0] - m).exp(), (z[1] - m).exp(), (z[2] - m).exp()];
-        let inv = scale / (e[0] + e[1] + e[2]);
-        let mut dz = [e[0] * inv, e[1] * inv, e[2] * inv];
-        dz[labels[n]] -= scale;
-        for k in 0..CLASSES {
-            db2[k] += dz[k];
-        }
-        for j in 0..HIDDEN {
-            let wj = &w2[j * CLASSES..j * CLASSES + CLASSES];
-            if pre[j] > 0.0 {
-                let dpre = wj[0] * dz[0] + wj[1] * dz[1] + wj[2] * dz[2];
-                db1[j] += dpre;
-                dw1[j] += x0 * dpre;
-                dw1[HIDDEN + j] += x1 * dpre;
-                for k in 0..CLASSES {
-                    dw2[j * CLASSES + k] += h[j] * dz[k];
-                }
-            }
-        }
-    }
-    (dw1, db1, dw2, db2)
+    hand_impl::<true>(w1, b1, w2, b2, x, labels, d_output)
 }
 
 /// Hand-written backward pass with the IEEE semantics of the generated one:
 /// [`hand`] without the skip of a hidden unit whose ReLU is off. Its zero adjoint
 /// is propagated, so a NaN or infinite input gives `0 * NaN = NaN` where [`hand`] gives 0.
 pub fn hand_ieee(
+    w1: &[f64],
+    b1: &[f64],
+    w2: &[f64],
+    b2: &[f64],
+    x: &[f64],
+    labels: &[usize],
+    d_output: f64,
+) -> Grad {
+    hand_impl::<false>(w1, b1, w2, b2, x, labels, d_output)
+}
+
+/// Both hand-written backward passes: `SKIP` skips the update of a hidden
+/// unit whose ReLU is off; without it, the unit's zero adjoint is
+/// propagated. The constant is folded, so each is its own loop.
+#[inline(always)]
+fn hand_impl<const SKIP: bool>(
     w1: &[f64],
     b1: &[f64],
     w2: &[f64],
@@ -239,8 +214,12 @@ pub fn hand_ieee(
             db2[k] += dz[k];
         }
         for j in 0..HIDDEN {
+            let on = pre[j] > 0.0;
+            if SKIP && !on {
+                continue;
+            }
             let wj = &w2[j * CLASSES..j * CLASSES + CLASSES];
-            let dpre = if pre[j] > 0.0 {
+            let dpre = if on {
                 wj[0] * dz[0] + wj[1] * dz[1] + wj[2] * dz[2]
             } else {
                 0.0
