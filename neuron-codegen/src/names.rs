@@ -50,9 +50,22 @@ impl Names {
 
     /// A new identifier starting with `base`.
     pub fn fresh(&mut self, base: &str) -> Ident {
-        let mut base = base.trim_start_matches("r#").to_string();
+        // Bases are built from user names (`pullback_r#fn`): keep what an
+        // identifier may hold, and step around keywords with a `_`.
+        let mut base: String = base
+            .replace("r#", "")
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
+            base.insert(0, 'v');
+        }
         if syn::parse_str::<Ident>(&base).is_err() {
             base.push('_');
+        }
+        if syn::parse_str::<Ident>(&base).is_err() {
+            // Alphanumeric but not an identifier character: a plain name.
+            base = "v".to_string();
         }
         let k = self.next.entry(base.clone()).or_insert(0);
         let mut name = if *k == 0 {

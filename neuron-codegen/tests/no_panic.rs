@@ -1909,3 +1909,15 @@ fn regression_type_in_invisible_group() {
     let v = check(&TokenStream::new(), &item).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(v, Verdict::Generated, "{item}");
 }
+
+/// A call to a function with a raw name: the pullback's local was named
+/// `pullback_r#fn`, which is not an identifier (found by `mutated_functions`
+/// with 20 000 cases).
+#[test]
+fn regression_call_to_a_raw_identifier() {
+    assert_no_panic(
+        "",
+        "fn f(x: f64, y: f64) -> f64 { r#fn(x * y) + f64::cos(x) }",
+    );
+    assert_no_panic("", "fn f(x: f64) -> f64 { r#match(x) * r#fn(x) }");
+}
