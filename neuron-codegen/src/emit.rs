@@ -5,7 +5,7 @@ use crate::context::{children, mentions, Context};
 use crate::ir::*;
 use crate::reverse;
 use crate::rules;
-use crate::signature::{Param, Shape, Signature};
+use crate::signature::{Param, Signature};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use std::collections::{HashMap, HashSet};
@@ -678,14 +678,7 @@ pub fn items(
     let value_and = format_ident!("{}_value_and_backward", name);
     let forward = format_ident!("__neuron_forward_{}", name);
     let own_name = format_ident!("__neuron_backward_{}", name);
-    let params: Vec<TokenStream> = sig
-        .params
-        .iter()
-        .map(|p| {
-            let (n, t) = (&p.name, &p.ty);
-            quote!(#n: #t)
-        })
-        .collect();
+    let params: Vec<TokenStream> = sig.params.iter().map(declared).collect();
     let names: Vec<&syn::Ident> = sig.params.iter().map(|p| &p.name).collect();
     let borrowed: Vec<&syn::Ident> = sig.borrowed().map(|p| &p.name).collect();
     let grad_idx: Vec<syn::Index> = sig
@@ -754,6 +747,12 @@ pub fn items(
     }
 }
 
+/// A parameter as declared: `x: &[f64]`.
+fn declared(p: &Param) -> TokenStream {
+    let (n, t) = (&p.name, &p.ty);
+    quote!(#n: #t)
+}
+
 /// Attributes of the hidden items: not documented, inlined (so a backward
 /// pass that drops the value lets the compiler delete what only the value
 /// needed), and quiet about the shapes generated code takes.
@@ -792,10 +791,10 @@ fn hidden(
     // A caller passes every argument again: `()` for a scalar value, each
     // array (or call result) as it was passed. Only the borrowed ones are used.
     let params = sig.params.iter().map(|p| {
-        let (n, t) = (&p.name, &p.ty);
-        match p.shape {
-            Shape::Container { by_ref: true, .. } => quote!(#n: #t),
-            _ => quote!(_: impl ::core::marker::Sized),
+        if p.borrowed() {
+            declared(p)
+        } else {
+            quote!(_: impl ::core::marker::Sized)
         }
     });
     let borrowed = sig.borrowed().map(|p| &p.name);
@@ -837,10 +836,7 @@ fn forward_fn(
     body: &TokenStream,
 ) -> TokenStream {
     let (vis, generics, out_ty) = (&item.vis, &item.sig.generics, &sig.output);
-    let params = sig.params.iter().map(|p| {
-        let (n, t) = (&p.name, &p.ty);
-        quote!(#n: #t)
-    });
+    let params = sig.params.iter().map(declared);
     let consts = generics.const_params().map(|c| &c.ident);
     let bound = sig.pullback_bound(wrt);
     let attrs = hidden_attributes();

@@ -22,7 +22,8 @@ pub enum Ty {
     Bool,
     /// A constant whose type the context decides (`N`, a user `const`).
     Any,
-    /// A copy of an array passed to a call, kept for its index path.
+    /// A copy of an array passed to a call: the reverse sweep passes it to
+    /// the callee's pullback again, and reads the index path it was taken at.
     Snapshot,
     /// The reverse sweep of a call, returned by the callee's forward sweep.
     Pullback,

@@ -44,6 +44,11 @@ impl Param {
     pub fn differentiable(&self) -> bool {
         self.scalar == Scalar::Float
     }
+
+    /// Whether it is a reference, which a pullback takes again.
+    pub fn borrowed(&self) -> bool {
+        matches!(self.shape, Shape::Container { by_ref: true, .. })
+    }
 }
 
 pub struct Signature {
@@ -84,9 +89,7 @@ impl Signature {
 
     /// The parameters of reference type, which a pullback takes again.
     pub fn borrowed(&self) -> impl Iterator<Item = &Param> {
-        self.params
-            .iter()
-            .filter(|p| matches!(p.shape, Shape::Container { by_ref: true, .. }))
+        self.params.iter().filter(|p| p.borrowed())
     }
 }
 
