@@ -47,42 +47,26 @@ fn tail_sum_dual(x: &[Dual64], i: usize, w: Dual64) -> Dual64 {
 fn level0(x: f64, y: f64) -> f64 {
     (x * y).sin() + 0.5 * x
 }
-#[differentiate]
-fn level1(x: f64, y: f64) -> f64 {
-    0.5 * level0(x, y) + 0.25 * level0(y, x).cos()
+/// `NAME(x, y) = ½·BELOW(x, y) + ¼·cos(BELOW(y, x))`: each level calls the
+/// one below it twice.
+macro_rules! level {
+    ($name:ident calls $below:ident) => {
+        #[differentiate]
+        fn $name(x: f64, y: f64) -> f64 {
+            0.5 * $below(x, y) + 0.25 * $below(y, x).cos()
+        }
+    };
 }
-#[differentiate]
-fn level2(x: f64, y: f64) -> f64 {
-    0.5 * level1(x, y) + 0.25 * level1(y, x).cos()
-}
-#[differentiate]
-fn level3(x: f64, y: f64) -> f64 {
-    0.5 * level2(x, y) + 0.25 * level2(y, x).cos()
-}
-#[differentiate]
-fn level4(x: f64, y: f64) -> f64 {
-    0.5 * level3(x, y) + 0.25 * level3(y, x).cos()
-}
-#[differentiate]
-fn level5(x: f64, y: f64) -> f64 {
-    0.5 * level4(x, y) + 0.25 * level4(y, x).cos()
-}
-#[differentiate]
-fn level6(x: f64, y: f64) -> f64 {
-    0.5 * level5(x, y) + 0.25 * level5(y, x).cos()
-}
-#[differentiate]
-fn level7(x: f64, y: f64) -> f64 {
-    0.5 * level6(x, y) + 0.25 * level6(y, x).cos()
-}
-#[differentiate]
-fn level8(x: f64, y: f64) -> f64 {
-    0.5 * level7(x, y) + 0.25 * level7(y, x).cos()
-}
-#[differentiate]
-fn level9(x: f64, y: f64) -> f64 {
-    0.5 * level8(x, y) + 0.25 * level8(y, x).cos()
-}
+
+level!(level1 calls level0);
+level!(level2 calls level1);
+level!(level3 calls level2);
+level!(level4 calls level3);
+level!(level5 calls level4);
+level!(level6 calls level5);
+level!(level7 calls level6);
+level!(level8 calls level7);
+level!(level9 calls level8);
 
 fn level_dual(k: u32, x: Dual64, y: Dual64) -> Dual64 {
     if k == 0 {
