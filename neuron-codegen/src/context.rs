@@ -370,6 +370,35 @@ impl<'a> Context<'a> {
         (size <= MAX_STACK_TAPE).then_some(size)
     }
 
+    /// The names of everything the sweeps bind that is a plain scalar
+    /// (`Copy`): values, scalar `let mut`s, their adjoints, tape counters.
+    /// A chunk reads these by copy (see `chunk`); anything else may need
+    /// to be moved.
+    pub fn scalar_names(&self) -> HashSet<String> {
+        let scalar = |t: Ty| matches!(t, Ty::Float | Ty::Int | Ty::Bool | Ty::Any);
+        let values = self
+            .ir
+            .values
+            .iter()
+            .filter(|v| scalar(v.ty))
+            .map(|v| &v.name);
+        let mems = self.ir.mems.iter().enumerate();
+        let mems: Vec<MemId> = mems
+            .filter(|(_, m)| m.rank == Some(0) && scalar(m.elem))
+            .map(|(k, _)| k)
+            .collect();
+        let mut out: HashSet<String> = values.map(|n| n.to_string()).collect();
+        out.extend(mems.iter().map(|m| self.ir.mems[*m].name.to_string()));
+        out.extend(
+            mems.iter()
+                .filter_map(|m| self.adj_mem.get(m))
+                .map(|n| n.to_string()),
+        );
+        out.extend(self.adj_value.values().map(|n| n.to_string()));
+        out.extend(self.counters.values().map(|n| n.to_string()));
+        out
+    }
+
     pub fn counter(&mut self, b: BlockId) -> Ident {
         if let Some(c) = self.counters.get(&b) {
             return c.clone();

@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::names::Names;
-use crate::{activity, emit, lower, returns, reverse, signature};
+use crate::{activity, chunk, emit, lower, returns, reverse, signature};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Error, ItemFn};
@@ -116,15 +116,15 @@ fn pullback(
         let (n, t) = (&p.name, signature::unnamed_lifetimes(&p.ty));
         quote!(#n: #t)
     });
-    Ok(quote! {
-        #tapes
-        #fwd
-        (#output, move |#(#borrowed,)* #d_output: #out_ty| {
-            #decls
-            #rev
-            (#(#grads,)*)
-        })
-    })
+    Ok(chunk::forward_body(
+        quote!(#tapes #fwd),
+        output,
+        quote!(#(#borrowed,)* #d_output: #out_ty),
+        quote!(#decls #rev),
+        quote!((#(#grads,)*)),
+        cx.scalar_names(),
+        &mut |base| chunk::tuple_name(cx.names, base),
+    ))
 }
 
 /// The function without `#[no_grad]`, which the compiler must not see.

@@ -4,7 +4,8 @@
 //! One module a stage: `signature` (what the parameters are) → `lower`
 //! (body to the IR of `ir`) → `activity` (what depends on a parameter) →
 //! `reverse` (adjoint code, with partials from `rules`) → `emit` (the
-//! forward sweep and the generated functions).
+//! forward sweep and the generated functions) → `chunk` (long sweeps cut
+//! into functions, for compile time).
 //!
 //! ```
 //! let f: syn::ItemFn = syn::parse_quote! {
@@ -15,6 +16,7 @@
 //! ```
 
 mod activity;
+mod chunk;
 mod context;
 mod emit;
 mod expand;

@@ -265,4 +265,15 @@ pub mod __private {
             None => unreachable!("neuron: a pullback tape ran out; please report this as a bug"),
         }
     }
+
+    /// Runs one chunk of a long straight-line sweep as a function of its own.
+    ///
+    /// The compiler's back end takes time superlinear in the size of one
+    /// function, so the generated code of a function with thousands of
+    /// statements is cut into chunks, each a closure run through this.
+    /// `inline(never)` keeps the optimiser from gluing them back together.
+    #[inline(never)]
+    pub fn chunk<R>(f: impl FnOnce() -> R) -> R {
+        f()
+    }
 }
