@@ -753,9 +753,13 @@ fn call_rev(
             }
         }
     }
+    // One block: the accumulations move the gradients out of `grads` one by
+    // one, so nothing may come between them (`chunk` cuts between statements).
     quote! {
-        let #grads = #reverse(#pullback, #(#call_args,)* #d_out);
-        #accs
+        {
+            let #grads = #reverse(#pullback, #(#call_args,)* #d_out);
+            #accs
+        }
     }
 }
 
