@@ -1,0 +1,86 @@
+//! Functions long enough that their sweeps are cut into chunks, each compiled
+//! as a function of its own (for build time; see `neuron-codegen/src/chunk.rs`).
+//! The chunks must pass every value, accumulator, tape and pullback a later
+//! chunk reads: checked here against num-dual and central differences.
+
+mod common;
+
+use common::*;
+use neuron::differentiate;
+use num_dual::{Dual64, DualNum};
+
+/// Writes a function whose body is `head`, then `step` repeated 2^k times
+/// (one `x` per doubling), then `tail`: long bodies without long sources.
+macro_rules! repeated {
+    ([x $($n:tt)*] [$($step:tt)*] $($f:tt)*) => {
+        repeated!([$($n)*] [$($step)* $($step)*] $($f)*);
+    };
+    ([] [$($step:tt)*] $(#[$($m:tt)*])* fn $name:ident($($params:tt)*) -> $out:ty { $($head:tt)* } { $($tail:tt)* }) => {
+        $(#[$($m)*])* fn $name($($params)*) -> $out { $($head)* $($step)* $($tail)* }
+    };
+}
+
+#[differentiate]
+fn small(p: f64, q: f64) -> f64 {
+    (p * q).sin()
+}
+
+fn small_dual(p: Dual64, q: Dual64) -> Dual64 {
+    (p * q).sin()
+}
+
+// 5 statements × 2^7 = 640 in a row, with shadowed names, an array written
+// in place, a call and a branch in every repetition.
+repeated!([x x x x x x x] [
+    let u = (v * a + u * 0.5).tanh();
+    let v = v * 0.9 + u.sin() * b;
+    s[0] = s[0] * 0.5 + u * w;
+    let w = w * 0.99 + small(u, v) * 0.01 + s[0] * 0.001;
+    if u > 0.0 { s[1] += v * 0.01; } else { s[1] -= w * 0.01; }
+]
+    #[differentiate]
+    fn long_chain(x: f64, a: f64, b: f64) -> f64 {
+        let u = x;
+        let v = x * 0.5;
+        let w = x * x;
+        let mut s = [0.0; 2];
+    } {
+        w + v + u + s[0] + s[1]
+    }
+);
+
+repeated!([x x x x x x x] [
+    let u = (v * a + u * 0.5).tanh();
+    let v = v * 0.9 + u.sin() * b;
+    s[0] = s[0] * 0.5 + u * w;
+    let w = w * 0.99 + small_dual(u, v) * 0.01 + s[0] * 0.001;
+    if u.re > 0.0 { s[1] += v * 0.01; } else { s[1] -= w * 0.01; }
+]
+    fn long_chain_dual(x: Dual64, a: Dual64, b: Dual64) -> Dual64 {
+        let u = x;
+        let v = x * 0.5;
+        let w = x * x;
+        let mut s = [c(0.0); 2];
+    } {
+        w + v + u + s[0] + s[1]
+    }
+);
+
+#[test]
+fn a_640_statement_function_cut_into_chunks() {
+    check_scalar(
+        "long_chain",
+        801,
+        |r| uniform_vec(r, 3, -1.0, 1.0),
+        |p| long_chain(p[0], p[1], p[2]),
+        |p, d| {
+            let (v, (gx, ga, gb)) = long_chain_value_and_backward(p[0], p[1], p[2], d);
+            (v, vec![gx, ga, gb])
+        },
+        |p, d| {
+            let (gx, ga, gb) = long_chain_backward(p[0], p[1], p[2], d);
+            vec![gx, ga, gb]
+        },
+        |p| long_chain_dual(p[0], p[1], p[2]),
+    );
+}
