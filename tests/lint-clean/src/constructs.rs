@@ -315,3 +315,36 @@ pub fn private_square_grad(x: f64) -> (f64, f64) {
 pub fn private_square_both(x: f64) -> (f64, f64) {
     private_square_value_and_backward(x, 1.0)
 }
+
+/// Writes a function whose body is `head`, then `step` repeated 2^k times
+/// (one `x` per doubling), then `tail`.
+macro_rules! repeated {
+    ([x $($n:tt)*] [$($step:tt)*] $($f:tt)*) => {
+        repeated!([$($n)*] [$($step)* $($step)*] $($f)*);
+    };
+    ([] [$($step:tt)*] $(#[$($m:tt)*])* fn $name:ident($($params:tt)*) -> $out:ty { $($head:tt)* } { $($tail:tt)* }) => {
+        $(#[$($m)*])* pub fn $name($($params)*) -> $out { $($head)* $($step)* $($tail)* }
+    };
+}
+
+// 5 statements × 2^7 = 640 in a row: the sweeps are cut into chunks, each a
+// closure compiled as a function of its own; they must be lint-clean too.
+repeated!([x x x x x x x] [
+    let u = (v * a + u * 0.5).tanh();
+    let v = v * 0.9 + u.sin() * b;
+    for k in 0..2 { s[k] = s[1 - k] * 0.5 + u * w; }
+    let w = w * 0.99 + arithmetic(u, v, 1.5) * 0.01 + s[0] * 0.001;
+    if u > 0.0 { s[1] += v * 0.01; } else { s[1] -= w * 0.01; }
+]
+    /// A function of 640 statements, with a loop, a call and a branch in each
+    /// repetition.
+    #[differentiate]
+    fn long_chain(x: f64, a: f64, b: f64) -> f64 {
+        let u = x;
+        let v = x * 0.5;
+        let w = x * x;
+        let mut s = [0.0; 2];
+    } {
+        w + v + u + s[0] + s[1]
+    }
+);
