@@ -57,6 +57,18 @@ pub struct Context<'a> {
     mem_tape_names: HashMap<MemId, Ident>,
     /// Gradients still holding their initial zero (see `FirstWrites`).
     pub first_writes: FirstWrites,
+    /// Reads `m[index]` of the reverse loop being generated that go through
+    /// a row slice taken before it (see `reverse::row_slices`).
+    pub rows: HashMap<(MemId, ValueId), Row>,
+}
+
+/// `m[base + j]` in a loop over `j in 0..n`, read as `row[j]` from
+/// `let row = &m[base..base + n];` (and its adjoint from a `&mut` slice of the
+/// gradient), so the compiler sees each index is in bounds.
+pub struct Row {
+    pub primal: Ident,
+    pub adjoint: Ident,
+    pub var: Ident,
 }
 
 /// The reverse sweep starts with the function's last statements. While
@@ -120,6 +132,7 @@ impl<'a> Context<'a> {
             frozen_mems: HashSet::new(),
             taped_mems: HashSet::new(),
             first_writes: FirstWrites::default(),
+            rows: HashMap::new(),
             mem_tape_names: HashMap::new(),
         };
         c.find_frozen(&ir.body);
@@ -240,6 +253,9 @@ impl<'a> Context<'a> {
 
     /// `m[index]` written in terms of memory in scope: through views in the reverse sweep.
     fn place(&self, m: MemId, index: &[ValueId]) -> TokenStream {
+        if let Some(row) = self.row(m, index, false) {
+            return row;
+        }
         if self.reverse {
             if let Some((from, prefix)) = self.views.get(&m) {
                 let mut all = prefix.clone();
@@ -250,6 +266,17 @@ impl<'a> Context<'a> {
         let n = self.mem(m);
         let idx = self.index_path(index);
         quote!(#n #idx)
+    }
+
+    /// `row[j]` (or, for the gradient, `d_row[j]`) if `m[index]` is read
+    /// through a row slice in the reverse loop being generated.
+    pub fn row(&self, m: MemId, index: &[ValueId], adjoint: bool) -> Option<TokenStream> {
+        let row = match index {
+            [i] if self.reverse => self.rows.get(&(m, *i))?,
+            _ => return None,
+        };
+        let (slice, var) = (if adjoint { &row.adjoint } else { &row.primal }, &row.var);
+        Some(quote!(#slice[#var]))
     }
 
     /// How value `v` is written: a constant or a read-only load inline,

@@ -259,6 +259,9 @@ fn recomputable(cx: &Context, inst: &Inst) -> Option<TokenStream> {
     let readonly = |m: MemId| cx.readonly(m);
     match inst {
         Inst::Load { mem, index, .. } if readonly(*mem) => {
+            if let Some(row) = cx.row(*mem, index, false) {
+                return Some(row);
+            }
             let n = cx.mem(*mem);
             let idx = cx.index_path(index);
             Some(quote!(#n #idx))
@@ -575,8 +578,11 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
         Inst::Load { dst, mem, index } if cx.active(*dst) && !dead(cx, *dst) => {
             let d = adj_ref(cx, *dst);
             let dm = cx.adj_mem(*mem);
-            let idx = cx.index_path(index);
             let op = add_or_assign(cx.first_writes.first(&dm, cx.literal_index(index)));
+            if let Some(row) = cx.row(*mem, index, true) {
+                return quote!(#row #op #d;);
+            }
+            let idx = cx.index_path(index);
             quote!(#dm #idx #op #d;)
         }
         Inst::Store { mem, index, src }
@@ -621,7 +627,18 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             rev,
             body,
         } => {
+            let rows = row_slices(cx, *var, *lo, *hi, *inclusive, body);
             let inner = block(cx, body, quote!());
+            let mut slices = TokenStream::new();
+            for (key, (primal, adjoint)) in rows {
+                let row = cx.rows.remove(&key).expect("registered by row_slices");
+                if mentions(&inner, &row.primal) {
+                    slices.extend(primal);
+                }
+                if mentions(&inner, &row.adjoint) {
+                    slices.extend(adjoint);
+                }
+            }
             if inner.is_empty() {
                 return inner;
             }
@@ -638,7 +655,7 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             } else {
                 quote!(_)
             };
-            quote!(for #var in #range { #inner })
+            quote!(#slices for #var in #range { #inner })
         }
         Inst::While { body, count, .. } => {
             let inner = block(cx, body, quote!());
@@ -668,6 +685,205 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             pullback,
         } if cx.active_mem(*out) => call_rev(cx, func, args, *out, *pullback),
         _ => quote!(),
+    }
+}
+
+/// Row slices for the reverse of `for var in 0..n` (`n` a literal, at least
+/// 1): each read-only parameter array the body reads only as `m[base + var]`
+/// (or `m[var]`), with `base` the same on every iteration, is read through
+/// `let m_row = &m[base..base + n];` and its gradient through
+/// `let d_m_row = &mut d_m[base..base + n];`. `m_row[var]` needs no bounds
+/// check the compiler cannot remove, which lets it vectorise the loop (the
+/// dense layer's `d_w[i * 64 + j] += d * x[j]`). The forward sweep read every
+/// element of the row, so the slices are in bounds.
+///
+/// Registers the rows in `cx.rows` and returns, for each, the two `let`s.
+fn row_slices(
+    cx: &mut Context,
+    var: ValueId,
+    lo: ValueId,
+    hi: ValueId,
+    inclusive: bool,
+    body: &Block,
+) -> Vec<((MemId, ValueId), (TokenStream, TokenStream))> {
+    let n = match (cx.literal_index(&[lo]), cx.literal_index(&[hi])) {
+        (Some(l), Some(h)) if l == [0] && h[0] >= 1 && !inclusive => cx.val(hi),
+        _ => return Vec::new(),
+    };
+    let inside: HashSet<ValueId> = all_defined(body);
+    // Each candidate array with its one index value, and every array the
+    // body touches in any other way.
+    let mut index_of: HashMap<MemId, Option<ValueId>> = HashMap::new();
+    for inst in &body.insts {
+        if let Inst::Load { mem, index, .. } = inst {
+            if let [i] = index[..] {
+                let seen = index_of.entry(*mem).or_insert(Some(i));
+                if *seen != Some(i) {
+                    *seen = None;
+                }
+            }
+        }
+    }
+    let mut other = HashSet::new();
+    touched_otherwise(body, true, &mut other);
+    let mut out = Vec::new();
+    let mut mems: Vec<(MemId, ValueId)> = index_of
+        .into_iter()
+        .filter_map(|(m, i)| Some((m, i?)))
+        .collect();
+    mems.sort();
+    for (m, i) in mems {
+        let param = matches!(cx.ir.mems[m].origin, MemOrigin::Param { .. });
+        if !param || !cx.readonly(m) || other.contains(&m) || cx.ir.mems[m].rank != Some(1) {
+            continue;
+        }
+        let base = if i == var {
+            None
+        } else {
+            match row_base(cx, body, &inside, var, i) {
+                Some(b) => Some(b),
+                None => continue,
+            }
+        };
+        let range = match &base {
+            None => quote!(..#n),
+            Some(b) => quote!(#b..#b + #n),
+        };
+        let name = cx.ir.mems[m].name.clone();
+        let primal = cx.names.fresh(&format!("{name}_row"));
+        let d = cx.adj_mem(m);
+        let adjoint = cx.names.fresh(&format!("{d}_row"));
+        let var_name = cx.ir.values[var].name.clone();
+        let lets = (
+            quote!(let #primal = &#name[#range];),
+            quote!(let #adjoint = &mut #d[#range];),
+        );
+        let row = crate::context::Row {
+            primal,
+            adjoint,
+            var: var_name,
+        };
+        cx.rows.insert((m, i), row);
+        out.push(((m, i), lets));
+    }
+    out
+}
+
+/// `base` written out if index value `i` is `base + var` (or `var + base`)
+/// with `base` the same on every iteration of the loop over `var`.
+fn row_base(
+    cx: &Context,
+    body: &Block,
+    inside: &HashSet<ValueId>,
+    var: ValueId,
+    i: ValueId,
+) -> Option<TokenStream> {
+    let (op, args) = body.insts.iter().find_map(|inst| match inst {
+        Inst::Def {
+            dst,
+            op: Op::Binary(op),
+            args,
+        } if *dst == i => Some((op, args)),
+        _ => None,
+    })?;
+    let base = match (op, &args[..]) {
+        (syn::BinOp::Add(_), [a, b]) if *b == var => *a,
+        (syn::BinOp::Add(_), [a, b]) if *a == var => *b,
+        _ => return None,
+    };
+    invariant(cx, body, inside, var, base)
+}
+
+/// Integer arithmetic on values from outside the loop, written out; `None`
+/// if `v` may change from one iteration to the next.
+fn invariant(
+    cx: &Context,
+    body: &Block,
+    inside: &HashSet<ValueId>,
+    var: ValueId,
+    v: ValueId,
+) -> Option<TokenStream> {
+    if v == var {
+        return None;
+    }
+    if cx.is_const(v) || !inside.contains(&v) {
+        let t = cx.val(v);
+        return Some(quote!((#t)));
+    }
+    let (op, args) = body.insts.iter().find_map(|inst| match inst {
+        Inst::Def {
+            dst,
+            op: Op::Binary(op),
+            args,
+        } if *dst == v => Some((op, args)),
+        _ => None,
+    })?;
+    let arithmetic = matches!(
+        op,
+        syn::BinOp::Add(_) | syn::BinOp::Sub(_) | syn::BinOp::Mul(_)
+    );
+    if !arithmetic || cx.ir.values[v].ty != Ty::Int {
+        return None;
+    }
+    let a = invariant(cx, body, inside, var, args[0])?;
+    let b = invariant(cx, body, inside, var, args[1])?;
+    Some(quote!((#a #op #b)))
+}
+
+/// Every value defined in `b` or the blocks inside it.
+fn all_defined(b: &Block) -> HashSet<ValueId> {
+    let mut out: HashSet<ValueId> = defined_values(b).into_iter().collect();
+    for inst in &b.insts {
+        for inner in sub_blocks(inst) {
+            out.extend(all_defined(inner));
+        }
+    }
+    out
+}
+
+fn sub_blocks(inst: &Inst) -> Vec<&Block> {
+    match inst {
+        Inst::For { body, .. } => vec![body],
+        Inst::While { cond, body, .. } => vec![cond, body],
+        Inst::If { then, els, .. } => vec![then, els],
+        _ => Vec::new(),
+    }
+}
+
+/// Arrays `b` uses other than by a load directly in it (`top`): stores,
+/// copies, calls, lengths, and loads in nested blocks.
+fn touched_otherwise(b: &Block, top: bool, out: &mut HashSet<MemId>) {
+    for inst in &b.insts {
+        match inst {
+            Inst::Load { mem, .. } if !top => {
+                out.insert(*mem);
+            }
+            Inst::Store { mem, .. } | Inst::Init { mem, .. } => {
+                out.insert(*mem);
+            }
+            Inst::CopyInto { mem, from, .. } => {
+                out.extend([*mem, *from]);
+            }
+            Inst::Def { op: Op::Len(m), .. }
+            | Inst::Def {
+                op: Op::Snapshot(m),
+                ..
+            } => {
+                out.insert(*m);
+            }
+            Inst::Call { args, out: o, .. } => {
+                out.insert(*o);
+                for a in args {
+                    if let Arg::Mem { mem, .. } = a {
+                        out.insert(*mem);
+                    }
+                }
+            }
+            _ => {}
+        }
+        for inner in sub_blocks(inst) {
+            touched_otherwise(inner, false, out);
+        }
     }
 }
 

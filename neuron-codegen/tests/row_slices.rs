@@ -1,0 +1,73 @@
+//! The reverse of `for j in 0..n` reads `m[base + j]` through a row slice
+//! taken before the loop, so the compiler sees every index is in bounds.
+//! (Gradients through such loops are checked in the root crate's tests, the
+//! dense layer among them.)
+
+fn expand(src: &str) -> String {
+    let f: syn::ItemFn = syn::parse_str(src).expect("test source parses");
+    neuron_codegen::differentiate(quote::quote!(), quote::quote!(#f)).to_string()
+}
+
+/// The pullback closure of `__neuron_forward_NAME` (the reverse sweep).
+fn reverse(out: &str, name: &str) -> String {
+    let start = out
+        .find(&format!("fn __neuron_forward_{name}"))
+        .expect("a forward sweep is generated");
+    let rest = &out[start..];
+    let end = rest
+        .find("fn __neuron_reverse_")
+        .expect("a reverse helper follows");
+    let body = &rest[..end];
+    body[body.find("move |").expect("a pullback closure")..].to_string()
+}
+
+#[test]
+fn a_dense_layer_reads_its_weights_and_their_gradient_by_row() {
+    let out = expand(
+        "fn dense(x: &[f64], w: &[f64], b: &[f64]) -> [f64; 4] {
+            let mut y = [0.0; 4];
+            for i in 0..4 {
+                let mut z = b[i];
+                for j in 0..3 { z += w[i * 3 + j] * x[j]; }
+                y[i] = relu(z);
+            }
+            y
+        }",
+    );
+    let rev = reverse(&out, "dense");
+    for slice in [
+        "let w_row = & w [((i) * (3)) .. ((i) * (3)) + 3] ;",
+        "let d_w_row = & mut d_w [((i) * (3)) .. ((i) * (3)) + 3] ;",
+        "let x_row = & x [.. 3] ;",
+        "let d_x_row = & mut d_x [.. 3] ;",
+    ] {
+        assert!(rev.contains(slice), "{slice} in {rev}");
+    }
+    for read in [
+        "d_w_row [j] +=",
+        "* x_row [j]",
+        "d_x_row [j] +=",
+        "* w_row [j]",
+    ] {
+        assert!(rev.contains(read), "{read} in {rev}");
+    }
+    assert!(!rev.contains("w [t_"), "no computed index is left: {rev}");
+}
+
+#[test]
+fn no_row_where_an_element_may_not_have_been_read() {
+    // A read under a branch, a loop whose bounds are not literals, and an
+    // index that is not `base + j`: the forward sweep may not have read the
+    // whole row, so the reverse keeps the plain index.
+    let out = expand(
+        "fn f(x: &[f64], n: usize) -> f64 {
+            let mut s = 0.0;
+            for j in 0..3 { if s > 0.0 { s += x[j]; } }
+            for j in 0..n { s += x[j + 3]; }
+            for j in 0..3 { s += x[2 * j]; }
+            s
+        }",
+    );
+    let rev = reverse(&out, "f");
+    assert!(!rev.contains("_row"), "{rev}");
+}
