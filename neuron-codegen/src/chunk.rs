@@ -27,7 +27,8 @@
 //! This works on the emitted tokens and knows nothing of the IR: a name
 //! counts as read wherever it appears, which can only pass more than needed.
 
-use proc_macro2::{Delimiter, Ident, Span, TokenStream, TokenTree};
+use crate::context::idents;
+use proc_macro2::{Delimiter, Ident, TokenStream, TokenTree};
 use quote::quote;
 use std::collections::{HashMap, HashSet};
 
@@ -86,12 +87,12 @@ impl Chunker<'_> {
     ) -> TokenStream {
         let mut after = HashSet::new();
         for t in [&output, &reverse, &grads] {
-            names(t.clone(), &mut after);
+            idents(t, &mut after);
         }
         let forward = self.sweep(forward, &after);
         let output = self.with_imports(output);
         let mut after = HashSet::new();
-        names(grads.clone(), &mut after);
+        idents(&grads, &mut after);
         let reverse = self.sweep(reverse, &after);
         let grads = self.with_imports(grads);
         quote! {
@@ -260,7 +261,7 @@ impl Scan {
             }
             starts = is_punct(&tts[i], ';')
                 || matches!(&tts[i], TokenTree::Group(g) if g.delimiter() == Delimiter::Brace);
-            idents(tts[i].clone(), &mut reads);
+            reads_in(tts[i].clone(), &mut reads);
             i += 1;
         }
         Scan {
@@ -309,24 +310,12 @@ fn is_punct(tt: &TokenTree, c: char) -> bool {
 }
 
 /// Every identifier in `tt`, at any depth.
-fn idents(tt: TokenTree, into: &mut Vec<Ident>) {
+fn reads_in(tt: TokenTree, into: &mut Vec<Ident>) {
     match tt {
         TokenTree::Ident(id) => into.push(id),
-        TokenTree::Group(g) => g.stream().into_iter().for_each(|t| idents(t, into)),
+        TokenTree::Group(g) => g.stream().into_iter().for_each(|t| reads_in(t, into)),
         _ => {}
     }
-}
-
-fn names(tokens: TokenStream, into: &mut HashSet<String>) {
-    let mut all = Vec::new();
-    tokens.into_iter().for_each(|t| idents(t, &mut all));
-    into.extend(all.iter().map(|i| i.to_string()));
-}
-
-/// A name for a chunk's tuple, from `Names`.
-pub fn tuple_name(names: &mut crate::names::Names, base: &str) -> Ident {
-    let id = names.fresh(base);
-    Ident::new(&id.to_string(), Span::call_site())
 }
 
 #[cfg(test)]
@@ -337,7 +326,7 @@ mod tests {
         let mut n = 0;
         let mut fresh = |base: &str| {
             n += 1;
-            Ident::new(&format!("{base}{n}"), Span::call_site())
+            Ident::new(&format!("{base}{n}"), proc_macro2::Span::call_site())
         };
         // `a` is not a scalar here, so it is passed as one that may be moved.
         let scalars = ["t", "y", "d_x", "d_t"].map(String::from).into();

@@ -123,7 +123,7 @@ fn pullback(
         quote!(#decls #rev),
         quote!((#(#grads,)*)),
         cx.scalar_names(),
-        &mut |base| chunk::tuple_name(cx.names, base),
+        &mut |base| cx.names.fresh(base),
     ))
 }
 

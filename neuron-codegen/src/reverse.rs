@@ -5,7 +5,7 @@
 //! partials from the rule table. A store `m[i] = v` hands `d_m[i]` to `d_v`
 //! and clears it; a load `v = m[i]` adds `d_v` back into `d_m[i]`.
 
-use crate::context::{idents, mentions, Context, Contributions};
+use crate::context::{children, idents, mentions, Context, Contributions};
 use crate::ir::*;
 use crate::rules::{self, Partial};
 use proc_macro2::TokenStream;
@@ -631,7 +631,9 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             let inner = block(cx, body, quote!());
             let mut slices = TokenStream::new();
             for (key, (primal, adjoint)) in rows {
-                let row = cx.rows.remove(&key).expect("registered by row_slices");
+                let Some(row) = cx.rows.remove(&key) else {
+                    continue;
+                };
                 if mentions(&inner, &row.primal) {
                     slices.extend(primal);
                 }
@@ -778,14 +780,7 @@ fn row_base(
     var: ValueId,
     i: ValueId,
 ) -> Option<TokenStream> {
-    let (op, args) = body.insts.iter().find_map(|inst| match inst {
-        Inst::Def {
-            dst,
-            op: Op::Binary(op),
-            args,
-        } if *dst == i => Some((op, args)),
-        _ => None,
-    })?;
+    let (op, args) = binary_def(body, i)?;
     let base = match (op, &args[..]) {
         (syn::BinOp::Add(_), [a, b]) if *b == var => *a,
         (syn::BinOp::Add(_), [a, b]) if *a == var => *b,
@@ -810,14 +805,7 @@ fn invariant(
         let t = cx.val(v);
         return Some(quote!((#t)));
     }
-    let (op, args) = body.insts.iter().find_map(|inst| match inst {
-        Inst::Def {
-            dst,
-            op: Op::Binary(op),
-            args,
-        } if *dst == v => Some((op, args)),
-        _ => None,
-    })?;
+    let (op, args) = binary_def(body, v)?;
     let arithmetic = matches!(
         op,
         syn::BinOp::Add(_) | syn::BinOp::Sub(_) | syn::BinOp::Mul(_)
@@ -830,24 +818,27 @@ fn invariant(
     Some(quote!((#a #op #b)))
 }
 
+/// The operator and operands of `v` if `b` defines it by a binary operator.
+fn binary_def(b: &Block, v: ValueId) -> Option<(&syn::BinOp, &Vec<ValueId>)> {
+    b.insts.iter().find_map(|inst| match inst {
+        Inst::Def {
+            dst,
+            op: Op::Binary(op),
+            args,
+        } if *dst == v => Some((op, args)),
+        _ => None,
+    })
+}
+
 /// Every value defined in `b` or the blocks inside it.
 fn all_defined(b: &Block) -> HashSet<ValueId> {
     let mut out: HashSet<ValueId> = defined_values(b).into_iter().collect();
     for inst in &b.insts {
-        for inner in sub_blocks(inst) {
+        for inner in children(inst) {
             out.extend(all_defined(inner));
         }
     }
     out
-}
-
-fn sub_blocks(inst: &Inst) -> Vec<&Block> {
-    match inst {
-        Inst::For { body, .. } => vec![body],
-        Inst::While { cond, body, .. } => vec![cond, body],
-        Inst::If { then, els, .. } => vec![then, els],
-        _ => Vec::new(),
-    }
 }
 
 /// Arrays `b` uses other than by a load directly in it (`top`): stores,
@@ -881,7 +872,7 @@ fn touched_otherwise(b: &Block, top: bool, out: &mut HashSet<MemId>) {
             }
             _ => {}
         }
-        for inner in sub_blocks(inst) {
+        for inner in children(inst) {
             touched_otherwise(inner, false, out);
         }
     }
