@@ -3,23 +3,9 @@
 //! (Gradients through such loops are checked in the root crate's tests, the
 //! dense layer among them.)
 
-fn expand(src: &str) -> String {
-    let f: syn::ItemFn = syn::parse_str(src).expect("test source parses");
-    neuron_codegen::differentiate(quote::quote!(), quote::quote!(#f)).to_string()
-}
+mod common;
 
-/// The pullback closure of `__neuron_forward_NAME` (the reverse sweep).
-fn reverse(out: &str, name: &str) -> String {
-    let start = out
-        .find(&format!("fn __neuron_forward_{name}"))
-        .expect("a forward sweep is generated");
-    let rest = &out[start..];
-    let end = rest
-        .find("fn __neuron_reverse_")
-        .expect("a reverse helper follows");
-    let body = &rest[..end];
-    body[body.find("move |").expect("a pullback closure")..].to_string()
-}
+use common::{expand, sweeps};
 
 #[test]
 fn a_dense_layer_reads_its_weights_and_their_gradient_by_row() {
@@ -34,7 +20,7 @@ fn a_dense_layer_reads_its_weights_and_their_gradient_by_row() {
             y
         }",
     );
-    let rev = reverse(&out, "dense");
+    let (_, rev) = sweeps(&out, "dense");
     for slice in [
         "let w_row = & w [((i) * (3)) .. ((i) * (3)) + 3] ;",
         "let d_w_row = & mut d_w [((i) * (3)) .. ((i) * (3)) + 3] ;",
@@ -68,6 +54,6 @@ fn no_row_where_an_element_may_not_have_been_read() {
             s
         }",
     );
-    let rev = reverse(&out, "f");
+    let (_, rev) = sweeps(&out, "f");
     assert!(!rev.contains("_row"), "{rev}");
 }

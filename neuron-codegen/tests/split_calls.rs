@@ -3,25 +3,9 @@
 //! the pullback it returned. (Gradients through calls are checked in the
 //! root crate's `tests/calls.rs`.)
 
-fn expand(src: &str) -> String {
-    let f: syn::ItemFn = syn::parse_str(src).expect("test source parses");
-    neuron_codegen::differentiate(quote::quote!(), quote::quote!(#f)).to_string()
-}
+mod common;
 
-/// The body of the generated `__neuron_forward_NAME`, split at the pullback
-/// closure: (forward sweep, reverse sweep).
-fn sweeps(out: &str, name: &str) -> (String, String) {
-    let start = out
-        .find(&format!("fn __neuron_forward_{name}"))
-        .expect("a forward sweep is generated");
-    let rest = &out[start..];
-    let end = rest
-        .find("fn __neuron_reverse_")
-        .expect("a reverse helper follows");
-    let body = &rest[..end];
-    let split = body.find("move |").expect("the pullback is a move closure");
-    (body[..split].to_string(), body[split..].to_string())
-}
+use common::{expand, sweeps};
 
 #[test]
 fn a_callee_runs_forward_once_and_its_pullback_in_the_reverse_sweep() {
