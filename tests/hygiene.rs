@@ -339,3 +339,45 @@ fn calls_with_colliding_names() {
     assert_close(g.1, want.1, 1e-14, 1e-14, "grads");
     assert_close(g.2, want.2, 1e-14, 1e-14, "tape");
 }
+
+// ---------------------------------------------------------------------------
+// Borrowed parameters named like the bindings of `NAME_backward`, which passes
+// them again after it has the value and the gradients: one function whose
+// loop is fused (see tests/fused_loops.rs) and one whose loop is not.
+
+#[differentiate]
+fn borrowed_like_value_and_grads(value: &[f64], grads: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..2 {
+        s += value[i] * grads[i];
+    }
+    s
+}
+
+#[differentiate]
+fn borrowed_like_value_and_grads_unfused(value: &[f64], grads: &[f64]) -> f64 {
+    let mut s = 1.0;
+    for i in 0..2 {
+        s = s * value[i] + grads[i];
+    }
+    s
+}
+
+#[test]
+fn borrowed_parameters_named_value_and_grads() {
+    let _ = __neuron_fused_borrowed_like_value_and_grads;
+    let (v, g) = ([1.5, -0.5], [2.0, 0.25]);
+    let d = 2.0;
+    let (value, (gv, gg)) = borrowed_like_value_and_grads_value_and_backward(&v, &g, d);
+    assert_eq!(value, 1.5 * 2.0 - 0.5 * 0.25);
+    assert_eq!((gv.clone(), gg.clone()), (vec![4.0, 0.5], vec![3.0, -1.0]));
+    assert_eq!(borrowed_like_value_and_grads_backward(&v, &g, d), (gv, gg));
+    // s = (v0 + g0) * v1 + g1.
+    let (value, (gv, gg)) = borrowed_like_value_and_grads_unfused_value_and_backward(&v, &g, d);
+    assert_eq!(value, (1.5 + 2.0) * -0.5 + 0.25);
+    assert_eq!((gv.clone(), gg.clone()), (vec![-1.0, 7.0], vec![-1.0, 2.0]));
+    assert_eq!(
+        borrowed_like_value_and_grads_unfused_backward(&v, &g, d),
+        (gv, gg)
+    );
+}

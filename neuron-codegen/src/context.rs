@@ -60,6 +60,21 @@ pub struct Context<'a> {
     /// Reads `m[index]` of the reverse loop being generated that go through
     /// a row slice taken before it (see `reverse::row_slices`).
     pub rows: HashMap<(MemId, ValueId), Row>,
+    /// The body of the top-level loop whose reverse runs inside its forward
+    /// sweep, iteration by iteration (see `fuse`).
+    pub fused: Option<BlockId>,
+    /// That loop's reverse, once generated (see `FusedReverse`).
+    pub fused_rev: Option<FusedReverse>,
+}
+
+/// The reverse sweep of a fused loop, cut where the forward sweep takes it:
+/// `before` (the reverse of the statements after the loop, which gives the
+/// accumulators' adjoints, and the adjoints the loop's reverse declares) goes
+/// before the loop, and `body` (one iteration's reverse) at the end of each
+/// iteration.
+pub struct FusedReverse {
+    pub before: TokenStream,
+    pub body: TokenStream,
 }
 
 /// `m[base + j]` in a loop over `j in 0..n`, read as `row[j]` from
@@ -134,6 +149,8 @@ impl<'a> Context<'a> {
             first_writes: FirstWrites::default(),
             rows: HashMap::new(),
             mem_tape_names: HashMap::new(),
+            fused: None,
+            fused_rev: None,
         };
         c.find_frozen(&ir.body);
         c.index(&ir.body);

@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::names::Names;
-use crate::{activity, chunk, emit, lower, returns, reverse, signature};
+use crate::{activity, chunk, emit, fuse, lower, returns, reverse, signature};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Error, ItemFn};
@@ -19,8 +19,9 @@ pub fn expand(mut item: ItemFn) -> Result<TokenStream, Error> {
     } else {
         None
     };
+    let fused = fused(&item, &sig, &|p| p.grad)?;
     let d_output = Names::new(&item).fresh("d_output");
-    let generated = emit::items(&item, &sig, callers, own, &d_output);
+    let generated = emit::items(&item, &sig, callers, own, fused, &d_output);
     Ok(quote! {
         #item
         #generated
@@ -39,6 +40,73 @@ fn pullback(
     sig: &signature::Signature,
     wrt: &dyn Fn(&signature::Param) -> bool,
 ) -> Result<TokenStream, Error> {
+    let body = sweeps(item, sig, wrt, false, |cx, s| {
+        let (fwd, tapes, output) = (s.forward, s.tapes, s.output);
+        let (decls, rev, grads) = (s.decls, s.reverse, s.grads);
+        let d_output = &s.d_output;
+        let out_ty = &sig.output;
+        let borrowed = sig.borrowed().map(|p| {
+            let (n, t) = (&p.name, signature::unnamed_lifetimes(&p.ty));
+            quote!(#n: #t)
+        });
+        Some(chunk::forward_body(
+            quote!(#tapes #fwd),
+            output,
+            quote!(#(#borrowed,)* #d_output: #out_ty),
+            quote!(#decls #rev),
+            grads,
+            cx.scalar_names(),
+            &mut |base| cx.names.fresh(base),
+        ))
+    })?;
+    Ok(body.unwrap_or_default())
+}
+
+/// `__neuron_fused_NAME(params…, d_output) -> (value, gradients)`'s body,
+/// if the function has a loop whose reverse can run inside its forward
+/// sweep (see `fuse`), else `None`. `NAME_backward` calls it.
+fn fused(
+    item: &ItemFn,
+    sig: &signature::Signature,
+    wrt: &dyn Fn(&signature::Param) -> bool,
+) -> Result<Option<emit::Fused>, Error> {
+    let mut d_output = None;
+    let body = sweeps(item, sig, wrt, true, |_, s| {
+        let (decls, tapes, fwd, rev) = (s.decls, s.tapes, s.forward, s.reverse);
+        let (output, grads) = (s.output, s.grads);
+        d_output = Some(s.d_output);
+        Some(quote!(#decls #tapes #fwd #rev (#output, #grads)))
+    })?;
+    Ok(body
+        .zip(d_output)
+        .map(|(body, d_output)| emit::Fused { body, d_output }))
+}
+
+/// The pieces of a function's sweeps, for `pullback` and `fused` to arrange.
+struct Sweeps {
+    /// The gradient accumulators, zeroed.
+    decls: TokenStream,
+    tapes: TokenStream,
+    forward: TokenStream,
+    reverse: TokenStream,
+    /// The function's value, once the forward sweep has run.
+    output: TokenStream,
+    /// The tuple of gradients, once the reverse sweep has run.
+    grads: TokenStream,
+    d_output: syn::Ident,
+}
+
+/// Lowers the function and generates its sweeps, then lets `arrange` put
+/// them together. With `fuse`, the loop `fuse::candidate` picks runs its
+/// reverse inside its forward sweep, and there is no result (`None`) when
+/// no loop qualifies.
+fn sweeps(
+    item: &ItemFn,
+    sig: &signature::Signature,
+    wrt: &dyn Fn(&signature::Param) -> bool,
+    fuse: bool,
+    arrange: impl FnOnce(&mut Context, Sweeps) -> Option<TokenStream>,
+) -> Result<Option<TokenStream>, Error> {
     let mut names = Names::new(item);
     let body = if returns::needs_rewrite(&item.block) {
         let mut outside = Names::avoiding_all(item);
@@ -48,8 +116,16 @@ fn pullback(
         (*item.block).clone()
     };
     let ir = lower::lower(sig, &body, &mut names)?;
+    let fused_loop = match fuse {
+        true => match fuse::candidate(&ir) {
+            Some(b) => Some(b),
+            None => return Ok(None),
+        },
+        false => None,
+    };
     let act = activity::analyse(&ir, sig, wrt);
     let mut cx = Context::new(&ir, sig, &act, &mut names);
+    cx.fused = fused_loop;
 
     // Gradient accumulators of the parameters come first, so they get plain names.
     // Each parameter's gradient, and whether it is a scalar.
@@ -90,6 +166,19 @@ fn pullback(
     }
     let d_output = cx.names.fresh("d_output");
     let rev = reverse::sweep(&mut cx, &d_output);
+    // The reverse sweep the forward sweep reads to plan what it names: with
+    // a fused loop, also the parts it will place itself.
+    let all_rev = match (&cx.fused, &cx.fused_rev) {
+        (Some(body), Some(f)) => {
+            if !fuse::sound(&cx, *body, &f.before) {
+                return Ok(None);
+            }
+            let (before, inner) = (&f.before, &f.body);
+            quote!(#before #inner #rev)
+        }
+        (Some(_), None) => return Ok(None),
+        _ => rev.clone(),
+    };
     // A scalar accumulator starts at -0.0 (see `reverse`); a gradient that
     // may have got no contribution is reported as +0.0.
     let grads: Vec<TokenStream> = grads
@@ -102,7 +191,7 @@ fn pullback(
             Some((d, _)) => quote!(#d),
         })
         .collect();
-    let fwd = emit::forward(&mut cx, &rev);
+    let forward = emit::forward(&mut cx, &all_rev);
     let tapes = emit::tapes(&mut cx);
     let output = match ir.output {
         crate::ir::Output::Value(v) => cx.val(v),
@@ -111,20 +200,16 @@ fn pullback(
             quote!(#n)
         }
     };
-    let out_ty = &sig.output;
-    let borrowed = sig.borrowed().map(|p| {
-        let (n, t) = (&p.name, signature::unnamed_lifetimes(&p.ty));
-        quote!(#n: #t)
-    });
-    Ok(chunk::forward_body(
-        quote!(#tapes #fwd),
+    let pieces = Sweeps {
+        decls,
+        tapes,
+        forward,
+        reverse: rev,
         output,
-        quote!(#(#borrowed,)* #d_output: #out_ty),
-        quote!(#decls #rev),
-        quote!((#(#grads,)*)),
-        cx.scalar_names(),
-        &mut |base| cx.names.fresh(base),
-    ))
+        grads: quote!((#(#grads,)*)),
+        d_output,
+    };
+    Ok(arrange(&mut cx, pieces))
 }
 
 /// The function without `#[no_grad]`, which the compiler must not see.

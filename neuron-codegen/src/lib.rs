@@ -5,7 +5,8 @@
 //! (body to the IR of `ir`) → `activity` (what depends on a parameter) →
 //! `reverse` (adjoint code, with partials from `rules`) → `emit` (the
 //! forward sweep and the generated functions) → `chunk` (long sweeps cut
-//! into functions, for compile time).
+//! into functions, for compile time). `fuse` picks the loop whose reverse
+//! `NAME_backward` runs inside its forward sweep.
 //!
 //! ```
 //! let f: syn::ItemFn = syn::parse_quote! {
@@ -20,6 +21,7 @@ mod chunk;
 mod context;
 mod emit;
 mod expand;
+mod fuse;
 mod ir;
 mod iter;
 mod lower;

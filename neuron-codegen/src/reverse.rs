@@ -46,19 +46,58 @@ fn block(cx: &mut Context, b: &Block, seed: TokenStream) -> TokenStream {
         }
         stmts.push(inst_rev(cx, inst));
     }
-    let all = declare(cx, b, stmts);
+    let parts = declare(cx, b, stmts);
     if b.id == 0 {
-        return all;
+        return split_fused(cx, b, parts);
     }
+    let all: TokenStream = parts.into_iter().flat_map(|(d, s)| [d, s]).collect();
     let pops = pops(cx, b, &all);
     quote!(#pops #all)
 }
 
-/// The statements with each adjoint accumulator of `b` declared right before
-/// the first statement that mentions it. Declaring them all at the start
-/// would keep thousands alive across a long function, and the compiler's
-/// liveness analyses grow with the product of variables and statements.
-fn declare(cx: &mut Context, b: &Block, stmts: Vec<TokenStream>) -> TokenStream {
+/// The top-level reverse sweep. With a fused loop, the part up to and
+/// including that loop's reverse goes to `cx.fused_rev` (the forward sweep
+/// places it), and the rest, the reverse of the statements before the loop,
+/// is returned.
+fn split_fused(cx: &mut Context, b: &Block, parts: Vec<(TokenStream, TokenStream)>) -> TokenStream {
+    let at = cx.fused.and_then(|body| {
+        let i = b
+            .insts
+            .iter()
+            .position(|inst| matches!(inst, Inst::For { body: lb, .. } if lb.id == body))?;
+        // `parts` holds the seed, then the instructions backwards.
+        Some(b.insts.len() - i)
+    });
+    let Some(at) = at else {
+        return parts.into_iter().flat_map(|(d, s)| [d, s]).collect();
+    };
+    let mut before = TokenStream::new();
+    let mut rest = TokenStream::new();
+    let mut body = TokenStream::new();
+    for (k, (d, s)) in parts.into_iter().enumerate() {
+        match k.cmp(&at) {
+            std::cmp::Ordering::Less => before.extend([d, s]),
+            std::cmp::Ordering::Equal => {
+                before.extend(d);
+                body = s;
+            }
+            std::cmp::Ordering::Greater => rest.extend([d, s]),
+        }
+    }
+    cx.fused_rev = Some(crate::context::FusedReverse { before, body });
+    rest
+}
+
+/// The statements, each with the adjoint accumulators of `b` it is the
+/// first to mention declared right before it: (declarations, statement).
+/// Declaring them all at the start would keep thousands alive across a long
+/// function, and the compiler's liveness analyses grow with the product of
+/// variables and statements.
+fn declare(
+    cx: &mut Context,
+    b: &Block,
+    stmts: Vec<TokenStream>,
+) -> Vec<(TokenStream, TokenStream)> {
     let mut first_use: HashMap<String, usize> = HashMap::new();
     for (k, s) in stmts.iter().enumerate() {
         let mut used = HashSet::new();
@@ -73,12 +112,7 @@ fn declare(cx: &mut Context, b: &Block, stmts: Vec<TokenStream>) -> TokenStream 
             before[k].extend(quote!(let mut #d = #zero;));
         }
     }
-    let mut out = TokenStream::new();
-    for (decl, s) in before.into_iter().zip(stmts) {
-        out.extend(decl);
-        out.extend(s);
-    }
-    out
+    before.into_iter().zip(stmts).collect()
 }
 
 /// The adjoint accumulators of the values and memory defined in `b`, with
@@ -188,6 +222,11 @@ fn zero_literal(t: &TokenStream) -> TokenStream {
 /// recomputed, the rest are popped off their tape:
 /// `tape_len -= 1; let v = tape_v[tape_len];`.
 fn pops(cx: &mut Context, b: &Block, rev: &TokenStream) -> TokenStream {
+    if cx.fused == Some(b.id) {
+        // The iteration's reverse runs right after its forward sweep, where
+        // every value of the block is still in scope.
+        return TokenStream::new();
+    }
     let mut used = HashSet::new();
     idents(rev, &mut used);
     let defs = definitions(b);
@@ -619,6 +658,8 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             quote!(#take ::neuron::__private::clear(&mut #dm #idx);)
         }
         Inst::Init { mem, init } if cx.active_mem(*mem) => init_rev(cx, *mem, init),
+        // One iteration's reverse: the forward sweep runs it (see `fuse`).
+        Inst::For { body, .. } if cx.fused == Some(body.id) => block(cx, body, quote!()),
         Inst::For {
             var,
             lo,

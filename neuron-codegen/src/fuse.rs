@@ -1,0 +1,205 @@
+//! Loop fusion for `NAME_backward`: a loop that sums a loss over samples
+//! runs each sample's reverse right after its forward, as a person writes a
+//! backward pass by hand, instead of saving every sample on a tape and
+//! walking the tapes backwards afterwards.
+//!
+//! `NAME_backward` knows `d_output` before the forward sweep starts, so the
+//! adjoint of an accumulator such as `total` in
+//!
+//! ```text
+//! let mut total = 0.0;
+//! for n in 0..300 { …; total += loss_n; }
+//! total / 300.0
+//! ```
+//!
+//! is known before the loop (`d_output / 300`) whenever the statements after
+//! the loop do not need the loop's results to propagate it. It is the same in
+//! every iteration, because each iteration only adds to `total`. Then an
+//! iteration's reverse needs nothing from later iterations, and the values it
+//! reads are still in scope: no tape, and the sample's data is still in cache.
+//!
+//! The sweeps that calls from other differentiated functions use are not
+//! fused: there `d_output` comes only after the forward sweep has returned.
+
+use crate::context::{children, mentions, Context};
+use crate::emit::count_uses;
+use crate::ir::*;
+use proc_macro2::TokenStream;
+use std::collections::{HashMap, HashSet};
+
+/// Longer bodies are cut into chunks for compile time (see `chunk`), which
+/// a fused body is not.
+const MAX_TOP_LEVEL: usize = 128;
+
+/// The body of the top-level `for` loop to fuse: the last top-level loop,
+/// when only straight-line code follows it, and every variable from outside
+/// it that it writes is a float accumulator (`acc = acc + x`, `acc += x`,
+/// `acc -= x`, and nothing else reads it in the loop).
+pub fn candidate(ir: &Ir) -> Option<BlockId> {
+    let insts = &ir.body.insts;
+    if insts.len() > MAX_TOP_LEVEL {
+        return None;
+    }
+    let at = insts.iter().rposition(|i| matches!(i, Inst::For { .. }))?;
+    let straight = insts[at + 1..].iter().all(|i| {
+        matches!(
+            i,
+            Inst::Def { .. } | Inst::Load { .. } | Inst::Store { .. } | Inst::Init { .. }
+        )
+    });
+    let Inst::For { body, .. } = &insts[at] else {
+        return None;
+    };
+    if !straight {
+        return None;
+    }
+    let mut uses = HashMap::new();
+    count_uses(&ir.body, &mut uses);
+    let mut defs = HashMap::new();
+    definitions(body, &mut defs);
+    let mut written = HashSet::new();
+    writes(body, &mut written);
+    let outside = written
+        .iter()
+        .filter(|m| !inside(ir, ir.mems[**m].block, body.id));
+    for &m in outside {
+        if !accumulator(ir, body, m, &uses, &defs) {
+            return None;
+        }
+    }
+    Some(body.id)
+}
+
+/// Whether the fused sweeps are sound, checked once the reverse sweep is
+/// generated: the reverse of the statements after the loop (`before`,
+/// hoisted above it) reads nothing that those statements or the loop
+/// compute. (Tapes inside the loop's body are fine: each iteration's reverse
+/// pops what its forward pushed, and `emit` empties the `Vec` tapes after it.)
+pub fn sound(cx: &Context, body: BlockId, before: &TokenStream) -> bool {
+    let ir = cx.ir;
+    let insts = &ir.body.insts;
+    let Some(at) = insts
+        .iter()
+        .position(|i| matches!(i, Inst::For { body: b, .. } if b.id == body))
+    else {
+        return false;
+    };
+    let mut late: Vec<&syn::Ident> = Vec::new();
+    for inst in &insts[at..] {
+        match inst {
+            Inst::Def { dst, .. } | Inst::Load { dst, .. } => late.push(&ir.values[*dst].name),
+            Inst::Store { mem, .. } | Inst::Init { mem, .. } => late.push(&ir.mems[*mem].name),
+            Inst::For { body: b, .. } => {
+                let mut w = HashSet::new();
+                writes(b, &mut w);
+                late.extend(w.iter().map(|m| &ir.mems[*m].name));
+            }
+            _ => return false,
+        }
+    }
+    !late.iter().any(|n| mentions(before, n))
+}
+
+/// Whether block `b` is `outer` or nested in it.
+fn inside(ir: &Ir, b: BlockId, outer: BlockId) -> bool {
+    ir.enclosing(b).iter().any(|(x, _)| *x == outer)
+}
+
+/// `m` is only ever updated in `body` as `m = m + x`, `m = x + m` or
+/// `m = m - x`, each load of it feeding only its own update: then the reverse
+/// of an iteration leaves `m`'s adjoint as it found it.
+fn accumulator(
+    ir: &Ir,
+    body: &Block,
+    m: MemId,
+    uses: &HashMap<ValueId, usize>,
+    defs: &HashMap<ValueId, &Inst>,
+) -> bool {
+    let mem = &ir.mems[m];
+    if mem.rank != Some(0) || mem.elem != Ty::Float {
+        return false;
+    }
+    let mut loads = HashSet::new();
+    let mut stores = Vec::new();
+    if !touches(body, m, &mut loads, &mut stores) {
+        return false;
+    }
+    let once = |v: ValueId| uses.get(&v).copied() == Some(1);
+    let mut paired = HashSet::new();
+    for src in stores {
+        let Some(Inst::Def {
+            op: Op::Rule(rule),
+            args,
+            ..
+        }) = defs.get(&src)
+        else {
+            return false;
+        };
+        let own = match (rule.name, args.as_slice()) {
+            ("add", [a, b]) if loads.contains(a) && !loads.contains(b) => *a,
+            ("add", [a, b]) if loads.contains(b) && !loads.contains(a) => *b,
+            ("sub", [a, b]) if loads.contains(a) && !loads.contains(b) => *a,
+            _ => return false,
+        };
+        if !once(src) || !once(own) || !paired.insert(own) {
+            return false;
+        }
+    }
+    paired == loads
+}
+
+/// The loads of `m` in `b` and the values stored to it; false if `b` uses
+/// `m` any other way (a copy, a call argument).
+fn touches(b: &Block, m: MemId, loads: &mut HashSet<ValueId>, stores: &mut Vec<ValueId>) -> bool {
+    for inst in &b.insts {
+        match inst {
+            Inst::Load { dst, mem, .. } if *mem == m => {
+                loads.insert(*dst);
+            }
+            Inst::Store { mem, src, .. } if *mem == m => stores.push(*src),
+            Inst::CopyInto { mem, from, .. } if *mem == m || *from == m => return false,
+            Inst::Init { mem, .. } if *mem == m => return false,
+            Inst::Call { args, .. }
+                if args
+                    .iter()
+                    .any(|a| matches!(a, Arg::Mem { mem, .. } if *mem == m)) =>
+            {
+                return false
+            }
+            _ => {}
+        }
+        if !children(inst).iter().all(|c| touches(c, m, loads, stores)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// The memory `b` writes, nested blocks included.
+fn writes(b: &Block, out: &mut HashSet<MemId>) {
+    for inst in &b.insts {
+        match inst {
+            Inst::Store { mem, .. } | Inst::CopyInto { mem, .. } | Inst::Init { mem, .. } => {
+                out.insert(*mem);
+            }
+            Inst::Call { out: mem, .. } => {
+                out.insert(*mem);
+            }
+            _ => {}
+        }
+        for c in children(inst) {
+            writes(c, out);
+        }
+    }
+}
+
+fn definitions<'a>(b: &'a Block, out: &mut HashMap<ValueId, &'a Inst>) {
+    for inst in &b.insts {
+        if let Inst::Def { dst, .. } = inst {
+            out.insert(*dst, inst);
+        }
+        for c in children(inst) {
+            definitions(c, out);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Which loops `NAME_backward` fuses (runs each iteration's reverse right
+//! after its forward), read off the generated code. The gradients of fused
+//! functions are checked at run time in the root crate's tests/fused_loops.rs
+//! and by every differential test whose function has such a loop.
+
+mod common;
+
+use common::{expand, sweeps};
+
+/// The body of `__neuron_fused_NAME`, if there is one.
+fn fused_body(out: &str, name: &str) -> Option<String> {
+    let start = out.find(&format!("fn __neuron_fused_{name}"))?;
+    Some(out[start..].to_string())
+}
+
+const NETWORK: &str = "
+fn network_loss(w1: &[f64], b1: &[f64], w2: &[f64], b2: &[f64], #[no_grad] x: &[f64], labels: &[usize]) -> f64 {
+    let mut total = 0.0;
+    for n in 0..300 {
+        let mut h = [0.0; 64];
+        for j in 0..64 {
+            h[j] = ::neuron::relu(x[2 * n] * w1[j] + x[2 * n + 1] * w1[64 + j] + b1[j]);
+        }
+        let mut z = [0.0; 3];
+        for k in 0..3 {
+            let mut s = b2[k];
+            for j in 0..64 {
+                s += h[j] * w2[j * 3 + k];
+            }
+            z[k] = s;
+        }
+        total += cross_entropy(z, labels[n]);
+    }
+    total / 300.0
+}";
+
+#[test]
+fn the_network_loss_runs_each_samples_reverse_after_its_forward() {
+    let out = expand(NETWORK);
+    let body = fused_body(&out, "network_loss").expect("network_loss is fused");
+    // One pass over the samples, forwards; nothing saved for a later pass.
+    assert!(body.contains("for n in 0 .. 300"), "{body}");
+    assert!(!body.contains("(0 .. 300) . rev ()"), "{body}");
+    assert!(!body.contains("tape_"), "{body}");
+    // The pullback of the call is applied in the iteration that made it.
+    let call = body.find("__neuron_forward_cross_entropy").unwrap();
+    let apply = body.find("__neuron_reverse_cross_entropy").unwrap();
+    assert!(call < apply, "{body}");
+    // NAME_backward uses it; callers keep the forward sweep and its pullback,
+    // which still walks the samples backwards.
+    assert!(
+        out.contains("__neuron_fused_network_loss (w1 , b1"),
+        "{out}"
+    );
+    let (_, reverse) = sweeps(&out, "network_loss");
+    assert!(reverse.contains("(0 .. 300) . rev ()"), "{reverse}");
+}
+
+/// Functions whose loop must not be fused, and why.
+const NOT_FUSED: &[(&str, &str)] = &[
+    (
+        "the adjoint of the sum after the loop needs its value",
+        "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..4 { s += x[i] * x[i]; } s.ln() }",
+    ),
+    (
+        "a product, not a sum: each iteration changes the adjoint",
+        "fn f(x: &[f64]) -> f64 { let mut p = 1.0; for i in 0..4 { p = p * x[i]; } p }",
+    ),
+    (
+        "the accumulator is read elsewhere in the loop",
+        "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..4 { s += s * x[i]; } s }",
+    ),
+    (
+        "the sum is read twice in one update",
+        "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..4 { s = s + x[i]; let t = s; s = t * 2.0; } s }",
+    ),
+    (
+        "an array outside the loop is written in it",
+        "fn f(x: &[f64]) -> f64 { let mut a = [0.0; 4]; for i in 0..4 { a[i] = x[i].sin(); } a[0] + a[3] }",
+    ),
+    (
+        "a branch follows the loop",
+        "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..4 { s += x[i]; } if x[0] > 0.0 { s } else { 2.0 * s } }",
+    ),
+    (
+        "an integer counter outside the loop is written in it",
+        "fn f(x: &[f64]) -> f64 { let mut s = 0.0; let mut k = 0; for i in 0..4 { s += x[k]; k = i; } s }",
+    ),
+    (
+        "a while loop",
+        "fn f(x: &[f64]) -> f64 { let mut s = 0.0; let mut i = 0; while i < 4 { s += x[i]; i += 1; } s }",
+    ),
+];
+
+#[test]
+fn loops_that_are_not_fused() {
+    for (why, src) in NOT_FUSED {
+        let out = expand(src);
+        assert!(!out.contains("compile_error"), "{why}: {out}");
+        assert!(fused_body(&out, "f").is_none(), "{why}: fused\n{out}");
+        assert!(out.contains("fn f_backward"), "{why}: {out}");
+    }
+}
+
+/// Functions whose loop is fused.
+const FUSED: &[(&str, &str)] = &[
+    (
+        "a plain sum",
+        "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..4 { s += x[i] * x[i]; } s }",
+    ),
+    (
+        "a sum scaled after the loop, with a subtraction under a branch",
+        "fn f(x: &[f64], w: f64) -> f64 { let mut s = w; for i in 0..x.len() { if x[i] > 0.0 { s += x[i]; } else { s -= (w * x[i]).sin(); } } 0.5 * s + w }",
+    ),
+    (
+        "two sums, the second written `s = x + s`",
+        "fn f(x: &[f64]) -> [f64; 2] { let mut a = 0.0; let mut b = 0.0; for i in 0..4 { a += x[i]; b = x[i].exp() + b; } [a, b] }",
+    ),
+];
+
+#[test]
+fn loops_that_are_fused() {
+    for (what, src) in FUSED {
+        let out = expand(src);
+        let body = fused_body(&out, "f").unwrap_or_else(|| panic!("{what}: not fused\n{out}"));
+        assert!(!body.contains(". rev ()"), "{what}: {body}");
+    }
+}

@@ -1,0 +1,253 @@
+//! Fused loops: when a loop only adds to float accumulators and what follows
+//! it does not need their values to propagate their adjoints, `NAME_backward`
+//! runs each iteration's reverse right after its forward (see
+//! neuron-codegen/src/fuse.rs). Each function here is one that is fused (the
+//! `let _ = __neuron_fused_NAME;` in its test does not compile otherwise),
+//! checked against num-dual and central differences at random points.
+
+// The forward functions index in range loops: the form the macro reads, and
+// `s2 = s2 + …` is one of the update forms fusion recognises.
+#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)]
+
+mod common;
+
+use common::*;
+use neuron::differentiate;
+use num_dual::{Dual64, DualNum};
+
+/// A per-sample loss, called once per sample: its pullback is used in the
+/// same iteration instead of being kept on a tape.
+#[differentiate]
+fn sample_loss(z: [f64; 2], label: f64) -> f64 {
+    let m = z[0].max(z[1]);
+    m + ((z[0] - m).exp() + (z[1] - m).exp()).ln() - label * z[0]
+}
+
+fn sample_loss_dual(z: [Dual64; 2], label: f64) -> Dual64 {
+    let m = dmax(z[0], z[1]);
+    m + ((z[0] - m).exp() + (z[1] - m).exp()).ln() - z[0] * label
+}
+
+/// The mean loss of a two-unit layer over six samples, plus a penalty after
+/// the loop. `scale` is computed before the loop and read in every iteration,
+/// so its adjoint collects contributions from the fused reverse and is then
+/// used by the reverse of the statements before the loop.
+#[differentiate]
+fn batch_loss(w: &[f64], b: f64, #[no_grad] x: &[f64]) -> f64 {
+    let scale = w[4] * w[4] + 0.5;
+    let mut total = 0.0;
+    for n in 0..6 {
+        let mut z = [0.0; 2];
+        for k in 0..2 {
+            z[k] = ::neuron::relu(x[2 * n] * w[k] + x[2 * n + 1] * w[2 + k] + b) * scale;
+        }
+        total += sample_loss(z, x[2 * n] * 0.5);
+    }
+    total / 6.0 + 0.1 * (b * b)
+}
+
+fn batch_loss_dual(w: &[Dual64], b: Dual64, x: &[f64]) -> Dual64 {
+    let scale = w[4] * w[4] + 0.5;
+    let mut total = c(0.0);
+    for n in 0..6 {
+        let mut z = [c(0.0); 2];
+        for k in 0..2 {
+            z[k] = act::relu(w[k] * x[2 * n] + w[2 + k] * x[2 * n + 1] + b) * scale;
+        }
+        total += sample_loss_dual(z, x[2 * n] * 0.5);
+    }
+    total / 6.0 + b * b * 0.1
+}
+
+#[test]
+fn a_batch_loss_with_a_call_per_sample() {
+    let _ = __neuron_fused_batch_loss;
+    let x: Vec<f64> = uniform_vec(&mut rng(741), 12, -1.0, 1.0);
+    check_scalar(
+        "batch_loss",
+        742,
+        |r| uniform_vec(r, 6, -1.5, 1.5),
+        |p| batch_loss(&p[..5], p[5], &x),
+        |p, d| {
+            let (v, (gw, gb)) = batch_loss_value_and_backward(&p[..5], p[5], &x, d);
+            (v, [gw, vec![gb]].concat())
+        },
+        |p, d| {
+            let (gw, gb) = batch_loss_backward(&p[..5], p[5], &x, d);
+            [gw, vec![gb]].concat()
+        },
+        |p| batch_loss_dual(&p[..5], p[5], &x),
+    );
+}
+
+/// Both `+=` and `-=`, in the two arms of a branch, over a reversed range
+/// of the slice's length; the slice gets a gradient too.
+#[differentiate]
+fn signed_sum(w: [f64; 2], x: &[f64]) -> f64 {
+    let mut acc = w[0] * 0.25;
+    for i in (0..x.len()).rev() {
+        if x[i] > 0.0 {
+            acc += w[0] * x[i] * x[i];
+        } else {
+            acc -= (w[1] * x[i]).sin();
+        }
+    }
+    acc * 0.5 - w[1]
+}
+
+fn signed_sum_dual(w: [Dual64; 2], x: &[Dual64]) -> Dual64 {
+    let mut acc = w[0] * 0.25;
+    for i in (0..x.len()).rev() {
+        if x[i].re > 0.0 {
+            acc += w[0] * x[i] * x[i];
+        } else {
+            acc -= (w[1] * x[i]).sin();
+        }
+    }
+    acc * 0.5 - w[1]
+}
+
+#[test]
+fn adds_and_subtractions_in_branches() {
+    let _ = __neuron_fused_signed_sum;
+    check_scalar(
+        "signed_sum",
+        743,
+        |r| {
+            let mut p = uniform_vec(r, 2, -1.5, 1.5);
+            p.extend((0..7).map(|_| away_from_zero(r, 0.05, 1.5)));
+            p
+        },
+        |p| signed_sum(arr(p), &p[2..]),
+        |p, d| {
+            let (v, (gw, gx)) = signed_sum_value_and_backward(arr(p), &p[2..], d);
+            (v, [gw.to_vec(), gx].concat())
+        },
+        |p, d| {
+            let (gw, gx) = signed_sum_backward(arr(p), &p[2..], d);
+            [gw.to_vec(), gx].concat()
+        },
+        |p| signed_sum_dual(darr(p), &p[2..]),
+    );
+}
+
+/// Two accumulators and an array output built from them after the loop,
+/// over an inclusive range.
+#[differentiate]
+fn moments(x: &[f64; 5], w: f64) -> [f64; 2] {
+    let mut s1 = 0.0;
+    let mut s2 = 0.0;
+    for i in 0..=4 {
+        let y = (x[i] * w).tanh();
+        s1 += y;
+        s2 = s2 + y * y;
+    }
+    [s1 * 0.2, 0.2 * s2 - w]
+}
+
+fn moments_dual(x: &[Dual64], w: Dual64) -> Vec<Dual64> {
+    let mut s1 = c(0.0);
+    let mut s2 = c(0.0);
+    for i in 0..=4 {
+        let y = (x[i] * w).tanh();
+        s1 += y;
+        s2 += y * y;
+    }
+    vec![s1 * 0.2, s2 * 0.2 - w]
+}
+
+#[test]
+fn two_accumulators_and_an_array_output() {
+    let _ = __neuron_fused_moments;
+    check_vjp(
+        "moments",
+        744,
+        2,
+        |r| uniform_vec(r, 6, -1.5, 1.5),
+        |p| moments(&arr(p), p[5]).to_vec(),
+        |p, d| {
+            let (v, (gx, gw)) = moments_value_and_backward(&arr(p), p[5], arr(d));
+            (v.to_vec(), [gx.to_vec(), vec![gw]].concat())
+        },
+        |p, d| {
+            let (gx, gw) = moments_backward(&arr(p), p[5], arr(d));
+            [gx.to_vec(), vec![gw]].concat()
+        },
+        |p| moments_dual(&p[..5], p[5]),
+    );
+}
+
+/// A fused function called from another differentiated function: the
+/// caller uses the unfused sweeps (its pullback), which must agree.
+#[differentiate]
+fn calls_a_fused_function(w: &[f64], b: f64, #[no_grad] x: &[f64]) -> f64 {
+    (batch_loss(w, b, x) * 0.5).sin()
+}
+
+#[test]
+fn a_caller_of_a_fused_function() {
+    let x: Vec<f64> = uniform_vec(&mut rng(745), 12, -1.0, 1.0);
+    check_scalar(
+        "calls_a_fused_function",
+        746,
+        |r| uniform_vec(r, 6, -1.5, 1.5),
+        |p| calls_a_fused_function(&p[..5], p[5], &x),
+        |p, d| {
+            let (v, (gw, gb)) = calls_a_fused_function_value_and_backward(&p[..5], p[5], &x, d);
+            (v, [gw, vec![gb]].concat())
+        },
+        |p, d| {
+            let (gw, gb) = calls_a_fused_function_backward(&p[..5], p[5], &x, d);
+            [gw, vec![gb]].concat()
+        },
+        |p| (batch_loss_dual(&p[..5], p[5], &x) * 0.5).sin(),
+    );
+}
+
+/// An inner loop whose bounds are known only at run time: its tapes are
+/// `Vec`s, emptied after each fused iteration so that the next one's pushes
+/// line up with its counters.
+#[differentiate]
+fn nested_tapes(w: &[f64], x: [f64; 4]) -> f64 {
+    let mut total = 0.0;
+    for n in 0..4 {
+        let mut s = 0.0;
+        for k in 0..w.len() {
+            s += (w[k] * x[n]).tanh() * w[k];
+        }
+        total += s * s;
+    }
+    total
+}
+
+fn nested_tapes_dual(w: &[Dual64], x: &[Dual64]) -> Dual64 {
+    let mut total = c(0.0);
+    for n in 0..4 {
+        let mut s = c(0.0);
+        for k in 0..w.len() {
+            s += (w[k] * x[n]).tanh() * w[k];
+        }
+        total += s * s;
+    }
+    total
+}
+
+#[test]
+fn tapes_inside_a_fused_loop() {
+    let _ = __neuron_fused_nested_tapes;
+    check_scalar(
+        "nested_tapes",
+        747,
+        |r| uniform_vec(r, 7, -1.5, 1.5),
+        |p| nested_tapes(&p[4..], arr(p)),
+        |p, d| {
+            let (v, (gw, gx)) = nested_tapes_value_and_backward(&p[4..], arr(p), d);
+            (v, [gx.to_vec(), gw].concat())
+        },
+        |p, d| {
+            let (gw, gx) = nested_tapes_backward(&p[4..], arr(p), d);
+            [gx.to_vec(), gw].concat()
+        },
+        |p| nested_tapes_dual(&p[4..], &p[..4]),
+    );
+}
