@@ -251,3 +251,60 @@ fn tapes_inside_a_fused_loop() {
         |p| nested_tapes_dual(&p[4..], &p[..4]),
     );
 }
+
+/// A dense layer: each iteration writes only its own output element, whose
+/// adjoint is the seed's, so it can run its reverse right away.
+#[differentiate]
+fn layer(x: &[f64; 3], w: &[f64; 12], b: [f64; 4]) -> [f64; 4] {
+    let mut y = [0.0; 4];
+    for i in 0..4 {
+        let mut z = b[i];
+        for j in 0..3 {
+            z += w[i * 3 + j] * x[j];
+        }
+        if z > 0.5 {
+            y[i] = z.tanh();
+        } else {
+            y[i] = ::neuron::relu(z) * 0.5;
+        }
+    }
+    y
+}
+
+fn layer_dual(x: &[Dual64], w: &[Dual64], b: &[Dual64]) -> Vec<Dual64> {
+    (0..4)
+        .map(|i| {
+            let mut z = b[i];
+            for j in 0..3 {
+                z += w[i * 3 + j] * x[j];
+            }
+            if z.re > 0.5 {
+                z.tanh()
+            } else {
+                act::relu(z) * 0.5
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_layer_writing_its_own_output_elements() {
+    let _ = __neuron_fused_layer;
+    check_vjp(
+        "layer",
+        748,
+        4,
+        |r| uniform_vec(r, 19, -1.5, 1.5),
+        |p| layer(&arr(p), &arr(&p[3..]), arr(&p[15..])).to_vec(),
+        |p, d| {
+            let (v, (gx, gw, gb)) =
+                layer_value_and_backward(&arr(p), &arr(&p[3..]), arr(&p[15..]), arr(d));
+            (v.to_vec(), [gx.to_vec(), gw.to_vec(), gb.to_vec()].concat())
+        },
+        |p, d| {
+            let (gx, gw, gb) = layer_backward(&arr(p), &arr(&p[3..]), arr(&p[15..]), arr(d));
+            [gx.to_vec(), gw.to_vec(), gb.to_vec()].concat()
+        },
+        |p| layer_dual(&p[..3], &p[3..15], &p[15..]),
+    );
+}

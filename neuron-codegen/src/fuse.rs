@@ -32,9 +32,10 @@ use std::collections::{HashMap, HashSet};
 const MAX_TOP_LEVEL: usize = 128;
 
 /// The body of the top-level `for` loop to fuse: the last top-level loop,
-/// when only straight-line code follows it, and every variable from outside
-/// it that it writes is a float accumulator (`acc = acc + x`, `acc += x`,
-/// `acc -= x`, and nothing else reads it in the loop).
+/// when only straight-line code follows it, and everything from outside it
+/// that it writes is either a float accumulator (`acc = acc + x`,
+/// `acc += x`, `acc -= x`, and nothing else reads it in the loop) or an
+/// array it writes only at the loop variable's index and never reads.
 pub fn candidate(ir: &Ir) -> Option<BlockId> {
     let insts = &ir.body.insts;
     if insts.len() > MAX_TOP_LEVEL {
@@ -47,7 +48,7 @@ pub fn candidate(ir: &Ir) -> Option<BlockId> {
             Inst::Def { .. } | Inst::Load { .. } | Inst::Store { .. } | Inst::Init { .. }
         )
     });
-    let Inst::For { body, .. } = &insts[at] else {
+    let Inst::For { body, var, .. } = &insts[at] else {
         return None;
     };
     if !straight {
@@ -63,11 +64,36 @@ pub fn candidate(ir: &Ir) -> Option<BlockId> {
         .iter()
         .filter(|m| !inside(ir, ir.mems[**m].block, body.id));
     for &m in outside {
-        if !accumulator(ir, body, m, &uses, &defs) {
+        if !accumulator(ir, body, m, &uses, &defs) && !own_element(ir, body, *var, m) {
             return None;
         }
     }
     Some(body.id)
+}
+
+/// `m` is an array that each iteration only writes at its own index,
+/// `m[var] = …` (the dense layer's `y[i] = relu(z)`), and never reads: then an
+/// iteration's reverse reads and clears only its own element's adjoint,
+/// which no other iteration touches.
+fn own_element(ir: &Ir, body: &Block, var: ValueId, m: MemId) -> bool {
+    fn only_stores_at(b: &Block, m: MemId, var: ValueId) -> bool {
+        b.insts.iter().all(|inst| {
+            let ok = match inst {
+                Inst::Store { mem, index, .. } if *mem == m => index.as_slice() == [var],
+                Inst::Load { mem, .. } | Inst::Init { mem, .. } if *mem == m => false,
+                Inst::CopyInto { mem, from, .. } if *mem == m || *from == m => false,
+                Inst::Call { args, out, .. } => {
+                    *out != m
+                        && !args
+                            .iter()
+                            .any(|a| matches!(a, Arg::Mem { mem, .. } if *mem == m))
+                }
+                _ => true,
+            };
+            ok && children(inst).iter().all(|c| only_stores_at(c, m, var))
+        })
+    }
+    ir.mems[m].rank == Some(1) && only_stores_at(body, m, var)
 }
 
 /// Whether the fused sweeps are sound, checked once the reverse sweep is
