@@ -4,7 +4,7 @@ use crate::context::Context;
 use crate::names::Names;
 use crate::{activity, chunk, emit, fuse, lower, returns, reverse, signature};
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, ToTokens};
 use syn::{Error, ItemFn};
 
 pub fn expand(mut item: ItemFn) -> Result<TokenStream, Error> {
@@ -70,6 +70,12 @@ fn fused(
     sig: &signature::Signature,
     wrt: &dyn Fn(&signature::Param) -> bool,
 ) -> Result<Option<emit::Fused>, Error> {
+    // Only a `for` loop is fused: without one, do not lower the body again.
+    let mut words = std::collections::HashSet::new();
+    crate::context::idents(&item.block.to_token_stream(), &mut words);
+    if !words.contains("for") {
+        return Ok(None);
+    }
     let mut d_output = None;
     let body = sweeps(item, sig, wrt, true, |_, s| {
         let (decls, tapes, fwd, rev) = (s.decls, s.tapes, s.forward, s.reverse);
