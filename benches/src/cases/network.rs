@@ -40,7 +40,10 @@ pub fn cross_entropy(z: [f64; 3], label: usize) -> f64 {
 }
 
 /// The mean loss over the batch. The forward function, in the form
-/// `#[differentiate]` consumes (calls [`cross_entropy`]).
+/// `#[differentiate]` consumes (calls [`cross_entropy`]). The logits are
+/// summed with the hidden unit in the outer loop, as in [`hand`]: three
+/// independent sums, not one after the other, so both compute the same
+/// forward pass the same way.
 #[::neuron::differentiate]
 pub fn network_loss(
     w1: &[f64],
@@ -56,13 +59,11 @@ pub fn network_loss(
         for j in 0..64 {
             h[j] = ::neuron::relu(x[2 * n] * w1[j] + x[2 * n + 1] * w1[64 + j] + b1[j]);
         }
-        let mut z = [0.0; 3];
-        for k in 0..3 {
-            let mut s = b2[k];
-            for j in 0..64 {
-                s += h[j] * w2[j * 3 + k];
+        let mut z = [b2[0], b2[1], b2[2]];
+        for j in 0..64 {
+            for k in 0..3 {
+                z[k] += h[j] * w2[j * 3 + k];
             }
-            z[k] = s;
         }
         total += cross_entropy(z, labels[n]);
     }
@@ -85,13 +86,12 @@ pub fn network_loss_generic<S: Real>(
         for j in 0..HIDDEN {
             h[j] = (x0 * w1[j] + x1 * w1[HIDDEN + j] + b1[j]).relu();
         }
-        let z: [S; CLASSES] = std::array::from_fn(|k| {
-            let mut s = b2[k];
-            for j in 0..HIDDEN {
-                s += h[j] * w2[j * CLASSES + k];
+        let mut z = [b2[0], b2[1], b2[2]];
+        for j in 0..HIDDEN {
+            for k in 0..CLASSES {
+                z[k] += h[j] * w2[j * CLASSES + k];
             }
-            s
-        });
+        }
         let mut m = z[0];
         for &zk in &z[1..] {
             if zk.val() > m.val() {
