@@ -2,8 +2,11 @@
 //!
 //! Writes `$OUT_DIR/generated.rs`: `NEURON_DIFF_FUNCS` (default 500) random
 //! forward functions `g0, g1, …` from the seed `NEURON_DIFF_SEED` (default
-//! [`DEFAULT_SEED`]); the file is `include!`d by `tests/generated.rs`. Each
-//! function is emitted twice from the same random choices:
+//! [`DEFAULT_SEED`]), then `NEURON_DIFF_SUMMING` (default 100) functions
+//! `loss0, loss1, …` that end in a summing loop, which `NAME_backward` fuses
+//! (from a stream of their own, so the `gN` do not change with them); the
+//! file is `include!`d by `tests/generated.rs`. Each function is emitted twice
+//! from the same random choices:
 //!
 //! * `gN`: plain `f64` code annotated `#[neuron::differentiate]`;
 //! * `gN_dual`: the same body over `num_dual::Dual64`, the forward-mode oracle
@@ -67,6 +70,8 @@ use std::path::Path;
 const DEFAULT_FUNCS: usize = 500;
 const DEFAULT_SEED: u64 = 0x6e65_7572_6f6e_0005;
 const DEFAULT_POINTS: usize = 4;
+/// Functions `lossN` of the summing family (see `gen_fn`), after the `gN`.
+const DEFAULT_SUMMING: usize = 100;
 
 /// `if` expressions (`let t = if c { a } else { b };`, `x * (if …)`): off
 /// because of the macro bug `if_expression_inside_a_condition` (see
@@ -1437,6 +1442,94 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// `let tail = e; let mut sum = 0.0; for i in 0..n { sum += …(i)…; }`,
+    /// and the tail `sum * lit + tail`, which needs neither value to
+    /// propagate the sum's adjoint (see `summing` in `gen_fn`).
+    fn summing_loop(&mut self, e: X) -> (X, f64) {
+        let tail = self.fresh("tail");
+        self.line(
+            format!("let {tail} = {};", e.p),
+            format!("let {tail} = {};", e.d),
+        );
+        let sum = self.fresh("sum");
+        self.line(
+            format!("let mut {sum} = 0.0;"),
+            format!("let mut {sum} = c(0.0);"),
+        );
+        // Over a slice's length sometimes: tapes inside the loop are then
+        // `Vec`s, which the fused sweep empties after each iteration.
+        let slices: Vec<String> = self
+            .vars
+            .iter()
+            .filter(|v| v.k == K::Slice)
+            .map(|v| v.name.clone())
+            .collect();
+        let i = self.fresh("i");
+        let (header, k, n) = if !slices.is_empty() && self.r.chance(0.5) {
+            let v = slices[self.r.below(slices.len())].clone();
+            self.mark_read(&v);
+            (
+                format!("for {i} in 0..{v}.len() {{"),
+                K::Loop(None, Some(v)),
+                5,
+            )
+        } else {
+            let n = self.r.range(2, 4);
+            (format!("for {i} in 0..{n} {{"), K::Loop(Some(n), None), n)
+        };
+        let at = self.lines.len();
+        self.line_same(header);
+        self.open();
+        self.push_var(&i, k, 4.0, false);
+        let saved = self.trips;
+        self.trips *= n as f64;
+        self.loop_depth += 1;
+        // Statements before the sum's update: nested loops and branches,
+        // whose tapes the fused sweep keeps per iteration.
+        for _ in 0..self.r.range(0, 2) {
+            self.stmt(2, false);
+        }
+        let x = self.expr(2);
+        let x = self.cap(x, 50.0);
+        self.line(format!("{sum} += {};", x.p), format!("{sum} += {};", x.d));
+        self.loop_depth -= 1;
+        self.trips = saved;
+        let used = self.vars.iter().any(|v| v.name == i && v.used);
+        // The sum is a variable only now, for `close` to add the loop's
+        // unread locals into: nothing in the loop reads or rewrites it.
+        // At the enclosing level, so that `close` keeps it: its bound, grown
+        // by what `close` adds, is read and the variable dropped after.
+        self.push_var(&sum, K::Scalar, n as f64 * x.b, true);
+        if let Some(v) = self.vars.last_mut() {
+            v.level -= 1;
+        }
+        self.close(&sum);
+        self.line_same("}".into());
+        let sum_b = self
+            .vars
+            .iter()
+            .find(|v| v.name == sum)
+            .map_or(0.0, |v| v.b);
+        self.vars.retain(|v| v.name != sum);
+        if !used {
+            let (_, p, d) = &mut self.lines[at];
+            *p = p.replacen(&format!("for {i} "), "for _ ", 1);
+            *d = d.replacen(&format!("for {i} "), "for _ ", 1);
+        }
+        let l = self.lit_mul();
+        let b = l.b * sum_b + e.b;
+        (
+            X::two(
+                format!("{sum} * {} + {tail}", l.p),
+                format!("{sum} * {} + {tail}", l.d),
+                b,
+                true,
+                true,
+            ),
+            b,
+        )
+    }
+
     fn while_loop(&mut self, depth: usize) {
         let sink = self.target();
         let saved = self.trips;
@@ -1969,8 +2062,15 @@ impl<'a> Gen<'a> {
     }
 }
 
-fn gen_fn(r: &mut Rng, idx: usize, fns: &[Sig]) -> (Sig, String, String) {
-    let name = format!("g{idx}");
+/// One function: `gN`, or with `summing` `lossN`, whose body ends in a loop that
+/// adds a random expression of its index to a sum the tail scales (a loss
+/// summed over samples), the shape `NAME_backward` fuses.
+fn gen_fn(r: &mut Rng, idx: usize, fns: &[Sig], summing: bool) -> (Sig, String, String) {
+    let name = if summing {
+        format!("loss{idx}")
+    } else {
+        format!("g{idx}")
+    };
     let np = r.range(1, 4);
     let mut params = Vec::new();
     for _ in 0..np {
@@ -1996,7 +2096,7 @@ fn gen_fn(r: &mut Rng, idx: usize, fns: &[Sig]) -> (Sig, String, String) {
     {
         params.push(P::Scalar);
     }
-    let ret = if r.chance(0.22) {
+    let ret = if !summing && r.chance(0.22) {
         Ret::Arr(r.range(2, 3))
     } else {
         Ret::Scalar
@@ -2089,7 +2189,11 @@ fn gen_fn(r: &mut Rng, idx: usize, fns: &[Sig]) -> (Sig, String, String) {
                 None => e,
             };
             let e = g.cap(e, 50.0);
-            (X::two(e.p.clone(), e.d.clone(), e.b, true, true), e.b)
+            if summing {
+                g.summing_loop(e)
+            } else {
+                (X::two(e.p.clone(), e.d.clone(), e.b, true, true), e.b)
+            }
         }
         Ret::Arr(n) => {
             let mut els: Vec<X> = (0..n)
@@ -2324,6 +2428,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=NEURON_DIFF_FUNCS");
     println!("cargo:rerun-if-env-changed=NEURON_DIFF_SEED");
     println!("cargo:rerun-if-env-changed=NEURON_DIFF_POINTS");
+    println!("cargo:rerun-if-env-changed=NEURON_DIFF_SUMMING");
     let funcs: usize = env::var("NEURON_DIFF_FUNCS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -2342,17 +2447,22 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(DEFAULT_POINTS);
+    let summing: usize = env::var("NEURON_DIFF_SUMMING")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(DEFAULT_SUMMING);
     let mut r = Rng(seed);
     let mut sigs: Vec<Sig> = Vec::new();
     let mut out = String::new();
     writeln!(
         out,
-        "// Generated by tests/differential/build.rs: {funcs} functions, seed {seed:#x}, {points} points each.\n"
+        "// Generated by tests/differential/build.rs: {funcs} functions and {summing} summing ones, seed {seed:#x}, {points} points each.\n"
     )
     .unwrap();
     writeln!(out, "pub const SEED: u64 = {seed:#x};").unwrap();
     writeln!(out, "pub const FUNCS: usize = {funcs};").unwrap();
-    writeln!(out, "pub const POINTS: usize = {points};\n").unwrap();
+    writeln!(out, "pub const POINTS: usize = {points};").unwrap();
+    writeln!(out, "pub const SUMMING: usize = {summing};\n").unwrap();
     for (n, v) in CONSTS {
         writeln!(out, "const {n}: f64 = {v:?};").unwrap();
     }
@@ -2360,12 +2470,24 @@ fn main() {
         // Calls go to the few functions before this one, so that a call chain
         // stays short and each function's own test stays cheap.
         let lo = idx.saturating_sub(8);
-        let (sig, fp, fd) = gen_fn(&mut r, idx, &sigs[lo..]);
+        let (sig, fp, fd) = gen_fn(&mut r, idx, &sigs[lo..], false);
         let test_seed = seed ^ (idx as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         out.push_str(&fp);
         out.push_str(&fd);
         out.push_str(&gen_test(&sig, test_seed, points));
         sigs.push(sig);
+    }
+    // The summing family draws from a stream of its own, so the `gN` above
+    // are the same functions as before it existed. Its functions call the
+    // last `gN`s, never each other.
+    let mut r = Rng(seed ^ 0x7375_6d6d_696e_6700);
+    let g_last = sigs.len().saturating_sub(8);
+    for idx in 0..summing {
+        let (sig, fp, fd) = gen_fn(&mut r, idx, &sigs[g_last..], true);
+        let test_seed = seed ^ !(idx as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        out.push_str(&fp);
+        out.push_str(&fd);
+        out.push_str(&gen_test(&sig, test_seed, points));
     }
     let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("generated.rs");
     fs::write(&dest, out).unwrap();

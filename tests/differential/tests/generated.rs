@@ -1,7 +1,7 @@
 //! The generated differential tests: see `build.rs` for the generator and how
 //! it keeps every checked point away from poles and kinks, and `src/lib.rs` for
-//! the checks. `NEURON_DIFF_FUNCS`, `NEURON_DIFF_SEED` and `NEURON_DIFF_POINTS`
-//! (read by the build script) change the run; the seed is in every failure
+//! the checks. `NEURON_DIFF_FUNCS`, `NEURON_DIFF_SUMMING`, `NEURON_DIFF_SEED`
+//! and `NEURON_DIFF_POINTS` (read by the build script) change the run; the seed is in every failure
 //! message and printed by `generator_parameters` (`-- --nocapture`).
 
 // Lints that random forward code triggers by its style (the generator writes
@@ -33,5 +33,7 @@ include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 
 #[test]
 fn generator_parameters() {
-    println!("differential run: {FUNCS} functions, seed {SEED:#x}, {POINTS} points each");
+    println!(
+        "differential run: {FUNCS} functions and {SUMMING} summing ones, seed {SEED:#x}, {POINTS} points each"
+    );
 }
