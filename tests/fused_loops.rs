@@ -29,7 +29,8 @@ fn sample_loss_dual(z: [Dual64; 2], label: f64) -> Dual64 {
 }
 
 /// The mean loss of a two-unit layer over six samples, plus a penalty after
-/// the loop. `scale` is computed before the loop and read in every iteration,
+/// the loop (`0.1 * b` is computed before the loop in the fused sweeps, whose
+/// reverse of the tail runs first and reads it). `scale` is computed before the loop and read in every iteration,
 /// so its adjoint collects contributions from the fused reverse and is then
 /// used by the reverse of the statements before the loop.
 #[differentiate]
@@ -43,7 +44,7 @@ fn batch_loss(w: &[f64], b: f64, #[no_grad] x: &[f64]) -> f64 {
         }
         total += sample_loss(z, x[2 * n] * 0.5);
     }
-    total / 6.0 + 0.1 * (b * b)
+    total / 6.0 + 0.1 * b * b
 }
 
 fn batch_loss_dual(w: &[Dual64], b: Dual64, x: &[f64]) -> Dual64 {

@@ -121,7 +121,7 @@ fn sweeps(
     } else {
         (*item.block).clone()
     };
-    let ir = lower::lower(sig, &body, &mut names)?;
+    let mut ir = lower::lower(sig, &body, &mut names)?;
     let fused_loop = match fuse {
         true => match fuse::candidate(&ir) {
             Some(b) => Some(b),
@@ -129,6 +129,9 @@ fn sweeps(
         },
         false => None,
     };
+    if let Some(b) = fused_loop {
+        fuse::hoist(&mut ir, b);
+    }
     let act = activity::analyse(&ir, sig, wrt);
     let mut cx = Context::new(&ir, sig, &act, &mut names);
     cx.fused = fused_loop;

@@ -96,6 +96,48 @@ fn own_element(ir: &Ir, body: &Block, var: ValueId, m: MemId) -> bool {
     ir.mems[m].rank == Some(1) && only_stores_at(body, m, var)
 }
 
+/// Moves the computations after the fused loop that do not depend on it to
+/// just before it: the reverse of the statements after the loop runs before
+/// the loop, and may read them (`total / n + 0.1 * b * b` reads `0.1 * b`).
+/// Only pure operations on values are moved, never a load, whose memory the
+/// loop may write.
+pub fn hoist(ir: &mut Ir, body: BlockId) {
+    let insts = &mut ir.body.insts;
+    let Some(at) = insts
+        .iter()
+        .position(|i| matches!(i, Inst::For { body: b, .. } if b.id == body))
+    else {
+        return;
+    };
+    let after = insts.split_off(at + 1);
+    let Some(the_loop) = insts.pop() else {
+        return;
+    };
+    let mut late: HashSet<ValueId> = HashSet::new();
+    let mut kept = Vec::new();
+    for inst in after {
+        let early = match &inst {
+            Inst::Def { op, args, .. } => {
+                matches!(
+                    op,
+                    Op::Rule(_) | Op::Binary(_) | Op::Unary(_) | Op::Cast(_) | Op::Const(_)
+                ) && args.iter().all(|a| !late.contains(a))
+            }
+            _ => false,
+        };
+        if early {
+            insts.push(inst);
+            continue;
+        }
+        if let Inst::Def { dst, .. } | Inst::Load { dst, .. } = &inst {
+            late.insert(*dst);
+        }
+        kept.push(inst);
+    }
+    insts.push(the_loop);
+    insts.extend(kept);
+}
+
 /// Whether the fused sweeps are sound, checked once the reverse sweep is
 /// generated: the reverse of the statements after the loop (`before`,
 /// hoisted above it) reads nothing that those statements or the loop

@@ -117,6 +117,10 @@ const FUSED: &[(&str, &str)] = &[
         "fn f(x: &[f64]) -> f64 { let mut a = [0.0; 4]; for i in 0..4 { a[i] = x[i].sin(); } a[0] + a[3] }",
     ),
     (
+        "a penalty after the loop that does not depend on it",
+        "fn f(x: &[f64], b: f64) -> f64 { let mut s = 0.0; for i in 0..4 { s += x[i] * b; } s / 4.0 + 0.1 * b * b.sin() }",
+    ),
+    (
         "a plain sum",
         "fn f(x: &[f64]) -> f64 { let mut s = 0.0; for i in 0..4 { s += x[i] * x[i]; } s }",
     ),
