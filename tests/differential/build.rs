@@ -1436,10 +1436,16 @@ impl<'a> Gen<'a> {
         self.close(&sink);
         self.line_same("}".into());
         if !used {
-            let (_, p, d) = &mut self.lines[at];
-            *p = p.replacen(&format!("for {i} "), "for _ ", 1);
-            *d = d.replacen(&format!("for {i} "), "for _ ", 1);
+            self.unnamed_loop_var(at, &i);
         }
+    }
+
+    /// `for i` becomes `for _` in the loop header at line `at`, when the body
+    /// never read `i` (rustc warns of an unused variable otherwise).
+    fn unnamed_loop_var(&mut self, at: usize, i: &str) {
+        let (_, p, d) = &mut self.lines[at];
+        *p = p.replacen(&format!("for {i} "), "for _ ", 1);
+        *d = d.replacen(&format!("for {i} "), "for _ ", 1);
     }
 
     /// `let tail = e; let mut sum = 0.0; for i in 0..n { sum += …(i)…; }`,
@@ -1512,9 +1518,7 @@ impl<'a> Gen<'a> {
             .map_or(0.0, |v| v.b);
         self.vars.retain(|v| v.name != sum);
         if !used {
-            let (_, p, d) = &mut self.lines[at];
-            *p = p.replacen(&format!("for {i} "), "for _ ", 1);
-            *d = d.replacen(&format!("for {i} "), "for _ ", 1);
+            self.unnamed_loop_var(at, &i);
         }
         let l = self.lit_mul();
         let b = l.b * sum_b + e.b;
