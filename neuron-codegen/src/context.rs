@@ -402,9 +402,14 @@ impl<'a> Context<'a> {
 
     /// Elements a tape of block `b` needs: fixed when every enclosing loop
     /// has literal bounds and the product is small, else `None` (a `Vec`).
+    /// Inside a fused loop (see `fuse`), one iteration's worth: each
+    /// iteration's reverse pops what its forward pushed.
     pub fn tape_size(&self, b: BlockId) -> Option<u64> {
         let mut size: u64 = 1;
-        for (_, kind) in self.ir.enclosing(b) {
+        for (block, kind) in self.ir.enclosing(b) {
+            if self.fused == Some(block) {
+                break;
+            }
             match kind {
                 BlockKind::For { trips: Some(t) } => size = size.checked_mul(t)?,
                 BlockKind::For { trips: None } | BlockKind::While | BlockKind::Cond => return None,

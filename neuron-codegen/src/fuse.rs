@@ -99,8 +99,8 @@ fn own_element(ir: &Ir, body: &Block, var: ValueId, m: MemId) -> bool {
 /// Moves the computations after the fused loop that do not depend on it to
 /// just before it: the reverse of the statements after the loop runs before
 /// the loop, and may read them (`total / n + 0.1 * b * b` reads `0.1 * b`).
-/// Only pure operations on values are moved, never a load, whose memory the
-/// loop may write.
+/// Only pure operations on values and lengths (`x.len() as f64`) are moved,
+/// never a load, whose memory the loop may write.
 pub fn hoist(ir: &mut Ir, body: BlockId) {
     let insts = &mut ir.body.insts;
     let Some(at) = insts
@@ -114,14 +114,19 @@ pub fn hoist(ir: &mut Ir, body: BlockId) {
         return;
     };
     let mut late: HashSet<ValueId> = HashSet::new();
+    // Memory defined after the loop: its length is not known before it.
+    let mut late_mems: HashSet<MemId> = HashSet::new();
     let mut kept = Vec::new();
     for inst in after {
         let early = match &inst {
             Inst::Def { op, args, .. } => {
-                matches!(
-                    op,
-                    Op::Rule(_) | Op::Binary(_) | Op::Unary(_) | Op::Cast(_) | Op::Const(_)
-                ) && args.iter().all(|a| !late.contains(a))
+                let pure = match op {
+                    Op::Rule(_) | Op::Binary(_) | Op::Unary(_) | Op::Cast(_) | Op::Const(_) => true,
+                    // No instruction changes a length.
+                    Op::Len(m) => !late_mems.contains(m),
+                    _ => false,
+                };
+                pure && args.iter().all(|a| !late.contains(a))
             }
             _ => false,
         };
@@ -129,8 +134,14 @@ pub fn hoist(ir: &mut Ir, body: BlockId) {
             insts.push(inst);
             continue;
         }
-        if let Inst::Def { dst, .. } | Inst::Load { dst, .. } = &inst {
-            late.insert(*dst);
+        match &inst {
+            Inst::Def { dst, .. } | Inst::Load { dst, .. } => {
+                late.insert(*dst);
+            }
+            Inst::Init { mem, .. } => {
+                late_mems.insert(*mem);
+            }
+            _ => {}
         }
         kept.push(inst);
     }

@@ -147,3 +147,24 @@ fn loops_that_are_fused() {
         assert!(out.contains("fn __neuron_forward_f"), "{what}: {out}");
     }
 }
+
+#[test]
+fn a_loss_over_a_slice_of_samples_with_its_length_after_the_loop() {
+    // The spiral example's shape: the mean over `x.len()` samples, whose
+    // `x.len() as f64` is computed after the loop but does not depend on it;
+    // an inner loop saves its `exp`s on a tape of one iteration's size.
+    let out = expand(
+        "fn f(x: &[f64], w: &[f64]) -> f64 {
+            let mut total = 0.0;
+            for i in 0..x.len() {
+                let mut s = 0.0;
+                for k in 0..3 { s += (x[i] * w[k]).exp(); }
+                total += s.ln();
+            }
+            total / x.len() as f64
+        }",
+    );
+    let body = fused_body(&out, "f").unwrap_or_else(|| panic!("not fused\n{out}"));
+    assert!(body.contains("[0.0 ; 3usize]"), "{body}");
+    assert!(!body.contains("Vec :: new"), "{body}");
+}
