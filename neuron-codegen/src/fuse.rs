@@ -102,13 +102,10 @@ fn own_element(ir: &Ir, body: &Block, var: ValueId, m: MemId) -> bool {
 /// Only pure operations on values and lengths (`x.len() as f64`) are moved,
 /// never a load, whose memory the loop may write.
 pub fn hoist(ir: &mut Ir, body: BlockId) {
-    let insts = &mut ir.body.insts;
-    let Some(at) = insts
-        .iter()
-        .position(|i| matches!(i, Inst::For { body: b, .. } if b.id == body))
-    else {
+    let Some(at) = position(&ir.body, body) else {
         return;
     };
+    let insts = &mut ir.body.insts;
     let after = insts.split_off(at + 1);
     let Some(the_loop) = insts.pop() else {
         return;
@@ -157,10 +154,7 @@ pub fn hoist(ir: &mut Ir, body: BlockId) {
 pub fn sound(cx: &Context, body: BlockId, before: &TokenStream) -> bool {
     let ir = cx.ir;
     let insts = &ir.body.insts;
-    let Some(at) = insts
-        .iter()
-        .position(|i| matches!(i, Inst::For { body: b, .. } if b.id == body))
-    else {
+    let Some(at) = position(&ir.body, body) else {
         return false;
     };
     let mut late: Vec<&syn::Ident> = Vec::new();
@@ -177,6 +171,13 @@ pub fn sound(cx: &Context, body: BlockId, before: &TokenStream) -> bool {
         }
     }
     !late.iter().any(|n| mentions(before, n))
+}
+
+/// Where in `top` the loop with body `body` is.
+pub fn position(top: &Block, body: BlockId) -> Option<usize> {
+    top.insts
+        .iter()
+        .position(|i| matches!(i, Inst::For { body: b, .. } if b.id == body))
 }
 
 /// Whether block `b` is `outer` or nested in it.

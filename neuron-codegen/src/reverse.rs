@@ -61,10 +61,7 @@ fn block(cx: &mut Context, b: &Block, seed: TokenStream) -> TokenStream {
 /// is returned.
 fn split_fused(cx: &mut Context, b: &Block, parts: Vec<(TokenStream, TokenStream)>) -> TokenStream {
     let at = cx.fused.and_then(|body| {
-        let i = b
-            .insts
-            .iter()
-            .position(|inst| matches!(inst, Inst::For { body: lb, .. } if lb.id == body))?;
+        let i = crate::fuse::position(b, body)?;
         // `parts` holds the seed, then the instructions backwards.
         Some(b.insts.len() - i)
     });
