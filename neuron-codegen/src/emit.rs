@@ -70,7 +70,7 @@ impl Forward {
             for m in defined_mems(b) {
                 if cx.taped_mems.contains(&m) {
                     let (t, n) = (cx.mem_tape(m), cx.mem(m).clone());
-                    if cx.tape_size(b.id).is_some() && scalar_float(cx, m) {
+                    if mem_tape_by_counter(cx, b.id, m) {
                         let c = cx.counter(b.id);
                         out.extend(quote!(#t[#c] = #n;));
                     } else {
@@ -428,13 +428,24 @@ fn save(cx: &mut Context, b: BlockId, inst: &Inst) -> TokenStream {
     }
     let t = cx.tape(dst);
     let v = &cx.ir.values[dst].name;
-    match cx.tape_size(b) {
-        Some(_) if !matches!(cx.ir.values[dst].ty, Ty::Snapshot | Ty::Pullback) => {
-            let c = cx.counter(b);
-            quote!(#t[#c] = #v;)
-        }
-        _ => quote!(#t.push(#v);),
+    if value_tape_by_counter(cx, b, cx.ir.values[dst].ty) {
+        let c = cx.counter(b);
+        quote!(#t[#c] = #v;)
+    } else {
+        quote!(#t.push(#v);)
     }
+}
+
+/// Whether the tape of block `b` for values of type `ty` is a fixed-size
+/// array written and read at the block's counter; otherwise it is a `Vec`,
+/// pushed to (and read by counter, or popped for pullbacks).
+fn value_tape_by_counter(cx: &Context, b: BlockId, ty: Ty) -> bool {
+    cx.tape_size(b).is_some() && !matches!(ty, Ty::Snapshot | Ty::Pullback)
+}
+
+/// The same for the per-iteration copies of memory object `m`, defined in `b`.
+fn mem_tape_by_counter(cx: &Context, b: BlockId, m: MemId) -> bool {
+    cx.tape_size(b).is_some() && scalar_float(cx, m)
 }
 
 fn next(p: Prec) -> Prec {
@@ -636,16 +647,13 @@ pub fn count_uses(b: &Block, uses: &mut HashMap<ValueId, usize>) {
 /// where its counters do. (Fixed-size tapes are written by counter, and
 /// pullbacks are popped, so those start over by themselves.)
 fn clear_nested_tapes(cx: &mut Context, fused: BlockId) -> TokenStream {
-    let nested = |cx: &Context, b: BlockId| {
-        b != fused && cx.ir.enclosing(b).iter().any(|(x, _)| *x == fused)
-    };
+    let nested = |cx: &Context, b: BlockId| b != fused && crate::fuse::inside(cx.ir, b, fused);
     let mut values: Vec<ValueId> = cx.taped.iter().copied().collect();
     values.sort_unstable();
     let mut out = TokenStream::new();
     for v in values {
-        let value = &cx.ir.values[v];
-        let by_counter = cx.tape_size(value.block).is_some() && value.ty != Ty::Snapshot;
-        if nested(cx, value.block) && value.ty != Ty::Pullback && !by_counter {
+        let (b, ty) = (cx.ir.values[v].block, cx.ir.values[v].ty);
+        if nested(cx, b) && ty != Ty::Pullback && !value_tape_by_counter(cx, b, ty) {
             let t = cx.tape(v);
             out.extend(quote!(#t.clear();));
         }
@@ -654,8 +662,7 @@ fn clear_nested_tapes(cx: &mut Context, fused: BlockId) -> TokenStream {
     mems.sort_unstable();
     for m in mems {
         let b = cx.ir.mems[m].block;
-        let by_counter = cx.tape_size(b).is_some() && scalar_float(cx, m);
-        if nested(cx, b) && !by_counter {
+        if nested(cx, b) && !mem_tape_by_counter(cx, b, m) {
             let t = cx.mem_tape(m);
             out.extend(quote!(#t.clear();));
         }

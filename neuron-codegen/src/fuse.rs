@@ -181,7 +181,7 @@ pub fn position(top: &Block, body: BlockId) -> Option<usize> {
 }
 
 /// Whether block `b` is `outer` or nested in it.
-fn inside(ir: &Ir, b: BlockId, outer: BlockId) -> bool {
+pub fn inside(ir: &Ir, b: BlockId, outer: BlockId) -> bool {
     ir.enclosing(b).iter().any(|(x, _)| *x == outer)
 }
 
