@@ -64,36 +64,63 @@ pub fn candidate(ir: &Ir) -> Option<BlockId> {
         .iter()
         .filter(|m| !inside(ir, ir.mems[**m].block, body.id));
     for &m in outside {
-        if !accumulator(ir, body, m, &uses, &defs) && !own_element(ir, body, *var, m) {
+        let mut used = MemUses::default();
+        mem_uses(body, m, &mut used);
+        if !accumulator(&ir.mems[m], &used, &uses, &defs) && !own_element(&ir.mems[m], &used, *var)
+        {
             return None;
         }
     }
     Some(body.id)
 }
 
-/// `m` is an array that each iteration only writes at its own index,
-/// `m[var] = …` (the dense layer's `y[i] = relu(z)`), and never reads: then an
+/// How a loop's body uses one memory object: the values its loads define,
+/// its stores (index, value stored), and whether it uses it any other way
+/// (a copy, a call argument or result, a new definition).
+#[derive(Default)]
+struct MemUses {
+    loads: HashSet<ValueId>,
+    stores: Vec<(Vec<ValueId>, ValueId)>,
+    other: bool,
+}
+
+fn mem_uses(b: &Block, m: MemId, out: &mut MemUses) {
+    for inst in &b.insts {
+        match inst {
+            Inst::Load { dst, mem, .. } if *mem == m => {
+                out.loads.insert(*dst);
+            }
+            Inst::Store { mem, index, src } if *mem == m => out.stores.push((index.clone(), *src)),
+            Inst::CopyInto { mem, from, .. } if *mem == m || *from == m => out.other = true,
+            Inst::Init { mem, .. } if *mem == m => out.other = true,
+            Inst::Call { args, out: o, .. }
+                if *o == m
+                    || args
+                        .iter()
+                        .any(|a| matches!(a, Arg::Mem { mem, .. } if *mem == m)) =>
+            {
+                out.other = true
+            }
+            _ => {}
+        }
+        for c in children(inst) {
+            mem_uses(c, m, out);
+        }
+    }
+}
+
+/// An array that each iteration only writes at its own index, `m[var] = …`
+/// (the dense layer's `y[i] = relu(z)`), and never reads: then an
 /// iteration's reverse reads and clears only its own element's adjoint,
 /// which no other iteration touches.
-fn own_element(ir: &Ir, body: &Block, var: ValueId, m: MemId) -> bool {
-    fn only_stores_at(b: &Block, m: MemId, var: ValueId) -> bool {
-        b.insts.iter().all(|inst| {
-            let ok = match inst {
-                Inst::Store { mem, index, .. } if *mem == m => index.as_slice() == [var],
-                Inst::Load { mem, .. } | Inst::Init { mem, .. } if *mem == m => false,
-                Inst::CopyInto { mem, from, .. } if *mem == m || *from == m => false,
-                Inst::Call { args, out, .. } => {
-                    *out != m
-                        && !args
-                            .iter()
-                            .any(|a| matches!(a, Arg::Mem { mem, .. } if *mem == m))
-                }
-                _ => true,
-            };
-            ok && children(inst).iter().all(|c| only_stores_at(c, m, var))
-        })
-    }
-    ir.mems[m].rank == Some(1) && only_stores_at(body, m, var)
+fn own_element(mem: &Mem, used: &MemUses, var: ValueId) -> bool {
+    mem.rank == Some(1)
+        && !used.other
+        && used.loads.is_empty()
+        && used
+            .stores
+            .iter()
+            .all(|(index, _)| index.as_slice() == [var])
 }
 
 /// Moves the computations after the fused loop that do not depend on it to
@@ -185,33 +212,27 @@ pub fn inside(ir: &Ir, b: BlockId, outer: BlockId) -> bool {
     ir.enclosing(b).iter().any(|(x, _)| *x == outer)
 }
 
-/// `m` is only ever updated in `body` as `m = m + x`, `m = x + m` or
+/// A float only ever updated in the loop as `m = m + x`, `m = x + m` or
 /// `m = m - x`, each load of it feeding only its own update: then the reverse
-/// of an iteration leaves `m`'s adjoint as it found it.
+/// of an iteration leaves its adjoint as it found it.
 fn accumulator(
-    ir: &Ir,
-    body: &Block,
-    m: MemId,
+    mem: &Mem,
+    used: &MemUses,
     uses: &HashMap<ValueId, usize>,
     defs: &HashMap<ValueId, &Inst>,
 ) -> bool {
-    let mem = &ir.mems[m];
-    if mem.rank != Some(0) || mem.elem != Ty::Float {
+    if mem.rank != Some(0) || mem.elem != Ty::Float || used.other {
         return false;
     }
-    let mut loads = HashSet::new();
-    let mut stores = Vec::new();
-    if !touches(body, m, &mut loads, &mut stores) {
-        return false;
-    }
+    let loads = &used.loads;
     let once = |v: ValueId| uses.get(&v).copied() == Some(1);
     let mut paired = HashSet::new();
-    for src in stores {
+    for (_, src) in &used.stores {
         let Some(Inst::Def {
             op: Op::Rule(rule),
             args,
             ..
-        }) = defs.get(&src)
+        }) = defs.get(src)
         else {
             return false;
         };
@@ -221,38 +242,11 @@ fn accumulator(
             ("sub", [a, b]) if loads.contains(a) && !loads.contains(b) => *a,
             _ => return false,
         };
-        if !once(src) || !once(own) || !paired.insert(own) {
+        if !once(*src) || !once(own) || !paired.insert(own) {
             return false;
         }
     }
-    paired == loads
-}
-
-/// The loads of `m` in `b` and the values stored to it; false if `b` uses
-/// `m` any other way (a copy, a call argument).
-fn touches(b: &Block, m: MemId, loads: &mut HashSet<ValueId>, stores: &mut Vec<ValueId>) -> bool {
-    for inst in &b.insts {
-        match inst {
-            Inst::Load { dst, mem, .. } if *mem == m => {
-                loads.insert(*dst);
-            }
-            Inst::Store { mem, src, .. } if *mem == m => stores.push(*src),
-            Inst::CopyInto { mem, from, .. } if *mem == m || *from == m => return false,
-            Inst::Init { mem, .. } if *mem == m => return false,
-            Inst::Call { args, .. }
-                if args
-                    .iter()
-                    .any(|a| matches!(a, Arg::Mem { mem, .. } if *mem == m)) =>
-            {
-                return false
-            }
-            _ => {}
-        }
-        if !children(inst).iter().all(|c| touches(c, m, loads, stores)) {
-            return false;
-        }
-    }
-    true
+    paired == *loads
 }
 
 /// The memory `b` writes, nested blocks included.
