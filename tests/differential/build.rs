@@ -1099,12 +1099,7 @@ impl<'a> Gen<'a> {
             .filter(|v| matches!(v.k, K::Loop(..)))
             .map(|v| v.name.clone())
             .collect();
-        let bools: Vec<String> = self
-            .vars
-            .iter()
-            .filter(|v| v.k == K::Bool)
-            .map(|v| v.name.clone())
-            .collect();
+        let bools: Vec<String> = self.names_of(&K::Bool);
         if roll < 10 && !loops.is_empty() {
             let i = loops[self.r.below(loops.len())].clone();
             self.mark_read(&i);
@@ -1176,6 +1171,15 @@ impl<'a> Gen<'a> {
     }
 
     // ------------------------------------------------------------ statements
+
+    /// The names of the variables in scope of kind `k`.
+    fn names_of(&self, k: &K) -> Vec<String> {
+        self.vars
+            .iter()
+            .filter(|v| v.k == *k)
+            .map(|v| v.name.clone())
+            .collect()
+    }
 
     fn push_var(&mut self, name: &str, k: K, b: f64, mutable: bool) {
         self.vars.push(V {
@@ -1369,12 +1373,7 @@ impl<'a> Gen<'a> {
             })
             .cloned()
             .collect();
-        let ints: Vec<String> = self
-            .vars
-            .iter()
-            .filter(|v| v.k == K::Usize)
-            .map(|v| v.name.clone())
-            .collect();
+        let ints: Vec<String> = self.names_of(&K::Usize);
         let i = self.fresh("i");
         let roll = self.r.below(100);
         let (header, max, over, trips): (String, Option<usize>, Option<String>, f64);
@@ -1464,12 +1463,7 @@ impl<'a> Gen<'a> {
         );
         // Over a slice's length sometimes: tapes inside the loop are then
         // `Vec`s, which the fused sweep empties after each iteration.
-        let slices: Vec<String> = self
-            .vars
-            .iter()
-            .filter(|v| v.k == K::Slice)
-            .map(|v| v.name.clone())
-            .collect();
+        let slices: Vec<String> = self.names_of(&K::Slice);
         let i = self.fresh("i");
         let (header, k, n) = if !slices.is_empty() && self.r.chance(0.5) {
             let v = slices[self.r.below(slices.len())].clone();
