@@ -49,7 +49,7 @@ fn pullback(
             let (n, t) = (&p.name, signature::unnamed_lifetimes(&p.ty));
             quote!(#n: #t)
         });
-        Some(chunk::forward_body(
+        chunk::forward_body(
             quote!(#tapes #fwd),
             output,
             quote!(#(#borrowed,)* #d_output: #out_ty),
@@ -57,7 +57,7 @@ fn pullback(
             grads,
             cx.scalar_names(),
             &mut |base| cx.names.fresh(base),
-        ))
+        )
     })?;
     Ok(body.unwrap_or_default())
 }
@@ -76,16 +76,14 @@ fn fused(
     if !words.contains("for") {
         return Ok(None);
     }
-    let mut d_output = None;
-    let body = sweeps(item, sig, wrt, true, |_, s| {
+    sweeps(item, sig, wrt, true, |_, s| {
         let (decls, tapes, fwd, rev) = (s.decls, s.tapes, s.forward, s.reverse);
         let (output, grads) = (s.output, s.grads);
-        d_output = Some(s.d_output);
-        Some(quote!(#decls #tapes #fwd #rev (#output, #grads)))
-    })?;
-    Ok(body
-        .zip(d_output)
-        .map(|(body, d_output)| emit::Fused { body, d_output }))
+        emit::Fused {
+            body: quote!(#decls #tapes #fwd #rev (#output, #grads)),
+            d_output: s.d_output,
+        }
+    })
 }
 
 /// The pieces of a function's sweeps, for `pullback` and `fused` to arrange.
@@ -106,13 +104,13 @@ struct Sweeps {
 /// them together. With `fuse`, the loop `fuse::candidate` picks runs its
 /// reverse inside its forward sweep, and there is no result (`None`) when
 /// no loop qualifies.
-fn sweeps(
+fn sweeps<R>(
     item: &ItemFn,
     sig: &signature::Signature,
     wrt: &dyn Fn(&signature::Param) -> bool,
     fuse: bool,
-    arrange: impl FnOnce(&mut Context, Sweeps) -> Option<TokenStream>,
-) -> Result<Option<TokenStream>, Error> {
+    arrange: impl FnOnce(&mut Context, Sweeps) -> R,
+) -> Result<Option<R>, Error> {
     let mut names = Names::new(item);
     let body = if returns::needs_rewrite(&item.block) {
         let mut outside = Names::avoiding_all(item);
@@ -218,7 +216,7 @@ fn sweeps(
         grads: quote!((#(#grads,)*)),
         d_output,
     };
-    Ok(arrange(&mut cx, pieces))
+    Ok(Some(arrange(&mut cx, pieces)))
 }
 
 /// The function without `#[no_grad]`, which the compiler must not see.
