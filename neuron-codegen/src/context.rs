@@ -33,6 +33,8 @@ pub struct Context<'a> {
     pub deferred: HashMap<ValueId, TokenStream>,
     pub tape_names: HashMap<ValueId, Ident>,
     pub counters: HashMap<BlockId, Ident>,
+    /// Each `for` body: (loop variable, lower bound, runs backwards).
+    loops: HashMap<BlockId, (ValueId, ValueId, bool)>,
     consts: HashMap<ValueId, TokenStream>,
     /// Unsuffixed float literals with the function's float type attached, for
     /// partials like `b.recip()` where `300.0.recip()` would not compile.
@@ -137,6 +139,7 @@ impl<'a> Context<'a> {
             deferred: HashMap::new(),
             tape_names: HashMap::new(),
             counters: HashMap::new(),
+            loops: HashMap::new(),
             consts: HashMap::new(),
             typed_consts: HashMap::new(),
             reads: HashMap::new(),
@@ -195,7 +198,12 @@ impl<'a> Context<'a> {
                 {
                     self.reads.insert(*dst, (*mem, index.clone()));
                 }
-                Inst::For { body, .. } => self.index(body),
+                Inst::For {
+                    var, lo, rev, body, ..
+                } => {
+                    self.loops.insert(body.id, (*var, *lo, *rev));
+                    self.index(body)
+                }
                 Inst::While { cond, body, .. } => {
                     self.index(cond);
                     self.index(body);
@@ -446,6 +454,45 @@ impl<'a> Context<'a> {
         out.extend(self.adj_value.values().map(|n| n.to_string()));
         out.extend(self.counters.values().map(|n| n.to_string()));
         out
+    }
+
+    /// Where block `b`'s tapes hold the current iteration. The body of an
+    /// ascending `for` over a literal lower bound whose tapes hold exactly
+    /// its iterations (a loop at the top level, or directly inside a fused
+    /// loop) uses slot `var - lo`: the compiler sees it is below the tape's
+    /// length, so the store and the load need no bounds check, and no
+    /// counter is kept. Any other block counts its iterations.
+    pub fn tape_slot(&mut self, b: BlockId) -> TokenStream {
+        if let Some(slot) = self.loop_slot(b) {
+            return slot;
+        }
+        let c = self.counter(b);
+        quote!(#c)
+    }
+
+    /// Whether block `b` keeps an iteration counter for its tapes.
+    pub fn counts(&self, b: BlockId) -> bool {
+        self.loop_slot(b).is_none()
+    }
+
+    fn loop_slot(&self, b: BlockId) -> Option<TokenStream> {
+        let &(var, lo, rev) = self.loops.get(&b)?;
+        let BlockKind::For { trips: Some(trips) } = self.ir.blocks[b].kind else {
+            return None;
+        };
+        let [lo] = self.literal_index(&[lo])?[..] else {
+            return None;
+        };
+        if rev || self.tape_size(b) != Some(trips) {
+            return None;
+        }
+        let var = &self.ir.values[var].name;
+        Some(if lo == 0 {
+            quote!(#var as usize)
+        } else {
+            let lo = proc_macro2::Literal::u64_unsuffixed(lo);
+            quote!((#var - #lo) as usize)
+        })
     }
 
     pub fn counter(&mut self, b: BlockId) -> Ident {

@@ -71,7 +71,7 @@ impl Forward {
                 if cx.taped_mems.contains(&m) {
                     let (t, n) = (cx.mem_tape(m), cx.mem(m).clone());
                     if mem_tape_by_counter(cx, b.id, m) {
-                        let c = cx.counter(b.id);
+                        let c = cx.tape_slot(b.id);
                         out.extend(quote!(#t[#c] = #n;));
                     } else {
                         out.extend(quote!(#t.push(#n);));
@@ -80,6 +80,7 @@ impl Forward {
             }
         }
         if b.id != 0
+            && cx.counts(b.id)
             && (reverse::defined_values(b)
                 .iter()
                 .any(|v| cx.taped.contains(v) && cx.ir.values[*v].ty != Ty::Pullback)
@@ -429,7 +430,7 @@ fn save(cx: &mut Context, b: BlockId, inst: &Inst) -> TokenStream {
     let t = cx.tape(dst);
     let v = &cx.ir.values[dst].name;
     if value_tape_by_counter(cx, b, cx.ir.values[dst].ty) {
-        let c = cx.counter(b);
+        let c = cx.tape_slot(b);
         quote!(#t[#c] = #v;)
     } else {
         quote!(#t.push(#v);)
@@ -704,8 +705,10 @@ pub fn tapes(cx: &mut Context) -> TokenStream {
         }
     }
     for b in blocks {
-        let c = cx.counter(b);
-        out.extend(quote!(let mut #c = 0usize;));
+        if cx.counts(b) {
+            let c = cx.counter(b);
+            out.extend(quote!(let mut #c = 0usize;));
+        }
     }
     out
 }

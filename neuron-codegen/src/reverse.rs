@@ -252,7 +252,7 @@ fn pops(cx: &mut Context, b: &Block, rev: &TokenStream) -> TokenStream {
         if cx.frozen_mems.contains(&m) && used.contains(&name.to_string()) {
             cx.taped_mems.insert(m);
             let t = cx.mem_tape(m);
-            let c = cx.counter(b.id);
+            let c = cx.tape_slot(b.id);
             loads.extend(quote!(let #name = #t[#c];));
             any_tape = true;
         }
@@ -276,12 +276,12 @@ fn pops(cx: &mut Context, b: &Block, rev: &TokenStream) -> TokenStream {
         } else {
             cx.taped.insert(*v);
             let t = cx.tape(*v);
-            let c = cx.counter(b.id);
+            let c = cx.tape_slot(b.id);
             loads.extend(quote!(let #n = #t[#c];));
             any_tape = true;
         }
     }
-    if !any_tape {
+    if !any_tape || !cx.counts(b.id) {
         return loads;
     }
     let c = cx.counter(b.id);

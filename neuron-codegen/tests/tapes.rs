@@ -1,0 +1,70 @@
+//! How the reverse sweep gets back the values a loop computed, read off the
+//! generated code: where tapes are indexed by the loop variable and where
+//! by a counter, and which values are saved rather than recomputed. The
+//! gradients are checked at run time by the root crate's tests (control
+//! flow, loops, the differential functions).
+
+mod common;
+
+use common::{expand, sweeps};
+
+#[test]
+fn a_top_level_loop_with_literal_bounds_reads_its_tape_at_the_loop_variable() {
+    let out = expand(
+        "fn f(x: [f64; 4]) -> f64 { let mut p = 1.0; for i in 0..4 { p = p * x[i].sin(); } p }",
+    );
+    let (forward, reverse) = sweeps(&out, "f");
+    // The old `p` of each iteration: written and read at slot `i`, no counter.
+    assert!(forward.contains("[0.0 ; 4usize]"), "{forward}");
+    assert!(forward.contains("[i as usize] = "), "{forward}");
+    assert!(reverse.contains("[i as usize]"), "{reverse}");
+    assert!(!out.contains("tape_len"), "{out}");
+}
+
+#[test]
+fn a_lower_bound_other_than_zero_is_subtracted() {
+    let out = expand(
+        "fn f(x: [f64; 4]) -> f64 { let mut p = 1.0; for i in 1..4 { p = p * x[i].sin(); } p }",
+    );
+    assert!(out.contains("[(i - 1) as usize]"), "{out}");
+    assert!(!out.contains("tape_len"), "{out}");
+}
+
+/// Loops whose tapes keep a counter, and why.
+const COUNTED: &[(&str, &str)] = &[
+    (
+        "the bound is known only at run time",
+        "fn f(x: &[f64]) -> f64 { let mut p = 1.0; for i in 0..x.len() { p = p * x[i].sin(); } p }",
+    ),
+    (
+        "the loop runs backwards",
+        "fn f(x: [f64; 4]) -> f64 { let mut p = 1.0; for i in (0..4).rev() { p = p * x[i].sin(); } p }",
+    ),
+    (
+        "an inner loop's tape holds the iterations of both loops",
+        "fn f(x: [f64; 4]) -> f64 { let mut p = 1.0; for _ in 0..3 { for i in 0..4 { p = p * x[i].sin(); } } p }",
+    ),
+];
+
+#[test]
+fn other_loops_count_their_iterations() {
+    for (why, src) in COUNTED {
+        let out = expand(src);
+        assert!(out.contains("tape_len"), "{why}: {out}");
+    }
+}
+
+#[test]
+fn one_operation_on_values_at_hand_is_redone_not_saved() {
+    // `x[i] * x[i]` needs only `x[i]`, which the reverse sweep reads anyway
+    // (it is the partial of the product): recomputed, nothing saved.
+    let out = expand(
+        "fn f(x: &[f64]) -> f64 {
+            let mut p = 1.0;
+            for i in 0..x.len() { p = p * (x[i] * x[i]).sin(); }
+            p
+        }",
+    );
+    let (_, reverse) = sweeps(&out, "f");
+    assert!(reverse.contains("x [i] * x [i]"), "{reverse}");
+}
