@@ -227,11 +227,16 @@ fn pops(cx: &mut Context, b: &Block, rev: &TokenStream) -> TokenStream {
     let mut used = HashSet::new();
     idents(rev, &mut used);
     let defs = definitions(b);
+    // What the reverse code reads itself, before recomputation adds operands.
+    let direct = used.clone();
     // Walk backwards so a recomputed value's operands are marked used too.
     let mut recompute = HashSet::new();
     for (v, inst) in defs.iter().rev() {
         let value = &cx.ir.values[*v];
         if value.loop_var || cx.is_const(*v) || !used.contains(&value.name.to_string()) {
+            continue;
+        }
+        if !operands_at_hand(cx, b, inst, &direct) {
             continue;
         }
         if let Some(code) = recomputable(cx, inst) {
@@ -286,6 +291,36 @@ fn pops(cx: &mut Context, b: &Block, rev: &TokenStream) -> TokenStream {
     }
     let c = cx.counter(b.id);
     quote!(#c -= 1; #loads)
+}
+
+/// Whether float arithmetic `inst` (in `b`) finds its float operands at hand
+/// in the reverse sweep: constants, loop variables, values of enclosing
+/// blocks, loads from read-only memory, or values the reverse code of `b`
+/// reads anyway (`direct`). Recomputing a chain instead would redo work the
+/// forward sweep did (the network's `x0 * w1[j] + x1 * w1[64 + j] + b1[j]`,
+/// five loads and four operations, to get one ReLU input) where saving the
+/// result costs one store and one load. Anything else is recomputed as
+/// `recomputable` says.
+fn operands_at_hand(cx: &Context, b: &Block, inst: &Inst, direct: &HashSet<String>) -> bool {
+    let Inst::Def {
+        op: Op::Rule(_),
+        args,
+        ..
+    } = inst
+    else {
+        return true;
+    };
+    args.iter().all(|a| {
+        let value = &cx.ir.values[*a];
+        value.ty != Ty::Float
+            || value.loop_var
+            || cx.is_const(*a)
+            || value.block != b.id
+            || direct.contains(&value.name.to_string())
+            || definitions(b).iter().any(|(d, def)| {
+                *d == *a && matches!(def, Inst::Load { mem, .. } if cx.readonly(*mem))
+            })
+    })
 }
 
 /// The defining expression of a value that is cheaper to recompute in the

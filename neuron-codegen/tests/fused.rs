@@ -41,7 +41,16 @@ fn the_network_loss_runs_each_samples_reverse_after_its_forward() {
     // One pass over the samples, forwards; nothing saved for a later pass.
     assert!(body.contains("for n in 0 .. 300"), "{body}");
     assert!(!body.contains("(0 .. 300) . rev ()"), "{body}");
-    assert!(!body.contains("tape_"), "{body}");
+    assert!(
+        !body.contains("300usize") && !body.contains("tape_len"),
+        "{body}"
+    );
+    // The one tape holds a sample's ReLU inputs, at the hidden unit's index,
+    // so the reverse does not redo the five loads and four operations.
+    assert!(body.contains("[0.0 ; 64usize]"), "{body}");
+    assert_eq!(body.matches("[j as usize]").count(), 2, "{body}");
+    let reverse = &body[body.find("let mut d_h").unwrap()..];
+    assert!(!reverse.contains("* w1 ["), "{reverse}");
     // The pullback of the call is applied in the iteration that made it.
     let call = body.find("__neuron_forward_cross_entropy").unwrap();
     let apply = body.find("__neuron_reverse_cross_entropy").unwrap();

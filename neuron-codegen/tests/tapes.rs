@@ -55,6 +55,22 @@ fn other_loops_count_their_iterations() {
 }
 
 #[test]
+fn a_chain_of_float_operations_is_saved_once_not_redone() {
+    // The ReLU's input is five loads and four operations away from what the
+    // reverse sweep has at hand: saved.
+    let out = expand(
+        "fn f(w: &[f64], x: [f64; 2]) -> f64 {
+            let mut s = 0.0;
+            for j in 0..8 { s += ::neuron::relu(x[0] * w[j] + x[1] * w[8 + j] + w[16 + j]); }
+            s
+        }",
+    );
+    let (_, reverse) = sweeps(&out, "f");
+    assert!(!reverse.contains("x [0] * w [j]"), "{reverse}");
+    assert!(reverse.contains("[j as usize]"), "{reverse}");
+}
+
+#[test]
 fn one_operation_on_values_at_hand_is_redone_not_saved() {
     // `x[i] * x[i]` needs only `x[i]`, which the reverse sweep reads anyway
     // (it is the partial of the product): recomputed, nothing saved.
