@@ -84,3 +84,54 @@ fn a_640_statement_function_cut_into_chunks() {
         |p| long_chain_dual(p[0], p[1], p[2]),
     );
 }
+
+// 3 statements × 2^8 = 768 in a row, each repetition with a loop whose
+// reverse reads `w` and its gradient through row slices taken before it.
+// A slice is a borrow: it must land in the same chunk as its loop.
+repeated!([x x x x x x x x] [
+    let u = (u * 0.9 + a).tanh();
+    for j in 0..4 { s += w[j] * u; }
+    let a = a * 0.5 + s * 0.001;
+]
+    #[differentiate]
+    fn long_rows(x: f64, w: &[f64]) -> f64 {
+        let u = x;
+        let a = x * 0.5;
+        let mut s = 0.0;
+    } {
+        s * 0.01 + u + a
+    }
+);
+
+repeated!([x x x x x x x x] [
+    let u = (u * 0.9 + a).tanh();
+    for j in 0..4 { s += w[j] * u; }
+    let a = a * 0.5 + s * 0.001;
+]
+    fn long_rows_dual(x: Dual64, w: &[Dual64]) -> Dual64 {
+        let u = x;
+        let a = x * 0.5;
+        let mut s = c(0.0);
+    } {
+        s * 0.01 + u + a
+    }
+);
+
+#[test]
+fn a_768_statement_function_with_row_slices_cut_into_chunks() {
+    check_scalar(
+        "long_rows",
+        802,
+        |r| uniform_vec(r, 5, -1.0, 1.0),
+        |p| long_rows(p[0], &p[1..]),
+        |p, d| {
+            let (v, (gx, gw)) = long_rows_value_and_backward(p[0], &p[1..], d);
+            (v, [vec![gx], gw].concat())
+        },
+        |p, d| {
+            let (gx, gw) = long_rows_backward(p[0], &p[1..], d);
+            [vec![gx], gw].concat()
+        },
+        |p| long_rows_dual(p[0], &p[1..]),
+    );
+}

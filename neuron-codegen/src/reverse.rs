@@ -730,7 +730,12 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             } else {
                 quote!(_)
             };
-            quote!(#slices for #var in #range { #inner })
+            if slices.is_empty() {
+                return quote!(for #var in #range { #inner });
+            }
+            // One statement: `chunk` must not put a slice, a borrow, in
+            // another chunk than the loop that uses it.
+            quote!({ #slices for #var in #range { #inner } })
         }
         Inst::While { body, count, .. } => {
             let inner = block(cx, body, quote!());
