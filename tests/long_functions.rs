@@ -93,6 +93,8 @@ repeated!([x x x x x x x x] [
     for j in 0..4 { s += w[j] * u; }
     let a = a * 0.5 + s * 0.001;
 ]
+    // Indexing, not an iterator, is the point: the row slices are for `w[j]`.
+    #[allow(clippy::needless_range_loop)]
     #[differentiate]
     fn long_rows(x: f64, w: &[f64]) -> f64 {
         let u = x;
@@ -108,6 +110,7 @@ repeated!([x x x x x x x x] [
     for j in 0..4 { s += w[j] * u; }
     let a = a * 0.5 + s * 0.001;
 ]
+    #[allow(clippy::needless_range_loop)]
     fn long_rows_dual(x: Dual64, w: &[Dual64]) -> Dual64 {
         let u = x;
         let a = x * 0.5;
