@@ -461,7 +461,9 @@ impl<'a> Context<'a> {
     /// its iterations (a loop at the top level, or directly inside a fused
     /// loop) uses slot `var - lo`: the compiler sees it is below the tape's
     /// length, so the store and the load need no bounds check, and no
-    /// counter is kept. Any other block counts its iterations.
+    /// counter is kept. Ascending, because the `Vec` tapes (array copies,
+    /// snapshots) are pushed in iteration order and read at the same slot.
+    /// Any other block counts its iterations.
     pub fn tape_slot(&mut self, b: BlockId) -> TokenStream {
         if let Some(slot) = self.loop_slot(b) {
             return slot;
