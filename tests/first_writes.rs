@@ -1,14 +1,16 @@
 //! The reverse sweep assigns (`d_x[2] = …`) instead of adding where a
 //! parameter's gradient still holds its initial zero: in the straight-line
 //! tail of the function, before any loop, branch or call is reversed, and
-//! only for elements named by literal indices. These functions mix such
-//! writes with ones that must stay additions.
+//! only for elements named by literal indices; and for a parameter read in
+//! one place at an index that differs in every iteration of the loops
+//! around it. These functions mix such writes with ones that must stay
+//! additions.
 
 mod common;
 
 use common::*;
 use neuron::{differentiate, relu};
-use num_dual::Dual64;
+use num_dual::{Dual64, DualNum};
 
 /// The tail writes `d_x[0]`, `d_x[3]` and `d_b` first; the loop's reverse
 /// then adds to the same gradients.
@@ -127,4 +129,105 @@ fn a_loop_never_assigns() {
     let (dx, db) = literal_index_in_a_loop_backward([5.0, 7.0], 0.5, 1.0);
     assert_eq!(dx, [2.0 + 3.0 * 0.5, 0.0]);
     assert_eq!(db, 1.0 + 3.0 * 5.0);
+}
+
+// A parameter read in one place, at an index that differs in every
+// iteration (`w[i * 4 + j]`, `j` in `0..4`): each gradient element gets one
+// contribution, written with `=` (see neuron-codegen/src/unique.rs). The
+// elements the loops skip (`w[i * 6 + j]` leaves 4 and 5 of each 6) keep
+// their zero.
+#[differentiate]
+fn disjoint_rows(w: &[f64], x: [f64; 4], stride_gap: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        let mut z = stride_gap;
+        for j in 0..4 {
+            z += w[i * 6 + j] * x[j];
+        }
+        s += z.tanh();
+    }
+    s
+}
+
+fn disjoint_rows_dual(w: &[Dual64], x: [Dual64; 4], stride_gap: Dual64) -> Dual64 {
+    let mut s = c(0.0);
+    for i in 0..3 {
+        let mut z = stride_gap;
+        for j in 0..4 {
+            z += w[i * 6 + j] * x[j];
+        }
+        s += z.tanh();
+    }
+    s
+}
+
+// Rows that overlap (`w[i * 3 + j]`, `j` in `0..4`): elements 3 and 6 get
+// two contributions, so they must be added.
+#[differentiate]
+fn overlapping_rows(w: &[f64], x: [f64; 4]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        let mut z = 0.0;
+        for j in 0..4 {
+            z += w[i * 3 + j] * x[j];
+        }
+        s += z.sin();
+    }
+    s
+}
+
+fn overlapping_rows_dual(w: &[Dual64], x: [Dual64; 4]) -> Dual64 {
+    let mut s = c(0.0);
+    for i in 0..3 {
+        let mut z = c(0.0);
+        for j in 0..4 {
+            z += w[i * 3 + j] * x[j];
+        }
+        s += z.sin();
+    }
+    s
+}
+
+#[test]
+fn disjoint_rows_get_one_write_each_and_the_gaps_stay_zero() {
+    check_scalar(
+        "disjoint_rows",
+        507,
+        |r| uniform_vec(r, 18 + 4 + 1, -1.0, 1.0),
+        |p| disjoint_rows(&p[..18], arr(&p[18..22]), p[22]),
+        |p, d| {
+            let (v, (dw, dx, dg)) =
+                disjoint_rows_value_and_backward(&p[..18], arr(&p[18..22]), p[22], d);
+            (v, [dw, dx.to_vec(), vec![dg]].concat())
+        },
+        |p, d| {
+            let (dw, dx, dg) = disjoint_rows_backward(&p[..18], arr(&p[18..22]), p[22], d);
+            [dw, dx.to_vec(), vec![dg]].concat()
+        },
+        |p| disjoint_rows_dual(&p[..18], darr(&p[18..22]), p[22]),
+    );
+    let (dw, _, _) = disjoint_rows_backward(&[0.5; 18], [1.0; 4], 0.1, 1.0);
+    for i in 0..3 {
+        assert_eq!(dw[i * 6 + 4], 0.0, "{dw:?}");
+        assert_eq!(dw[i * 6 + 5], 0.0, "{dw:?}");
+    }
+}
+
+#[test]
+fn overlapping_rows_add_both_contributions() {
+    check_scalar(
+        "overlapping_rows",
+        508,
+        |r| uniform_vec(r, 10 + 4, -1.0, 1.0),
+        |p| overlapping_rows(&p[..10], arr(&p[10..])),
+        |p, d| {
+            let (v, (dw, dx)) = overlapping_rows_value_and_backward(&p[..10], arr(&p[10..]), d);
+            (v, [dw, dx.to_vec()].concat())
+        },
+        |p, d| {
+            let (dw, dx) = overlapping_rows_backward(&p[..10], arr(&p[10..]), d);
+            [dw, dx.to_vec()].concat()
+        },
+        |p| overlapping_rows_dual(&p[..10], darr(&p[10..])),
+    );
 }

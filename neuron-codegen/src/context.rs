@@ -59,6 +59,9 @@ pub struct Context<'a> {
     mem_tape_names: HashMap<MemId, Ident>,
     /// Gradients still holding their initial zero (see `FirstWrites`).
     pub first_writes: FirstWrites,
+    /// Loads whose adjoint is the only contribution to the gradient
+    /// elements they write (see `unique`).
+    pub only_contributions: HashSet<ValueId>,
     /// Reads `m[index]` of the reverse loop being generated that go through
     /// a row slice taken before it (see `reverse::row_slices`).
     pub rows: HashMap<(MemId, ValueId), Row>,
@@ -150,6 +153,7 @@ impl<'a> Context<'a> {
             frozen_mems: HashSet::new(),
             taped_mems: HashSet::new(),
             first_writes: FirstWrites::default(),
+            only_contributions: crate::unique::only_contributions(ir),
             rows: HashMap::new(),
             mem_tape_names: HashMap::new(),
             fused: None,

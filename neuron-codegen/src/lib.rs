@@ -6,7 +6,8 @@
 //! `reverse` (adjoint code, with partials from `rules`) → `emit` (the
 //! forward sweep and the generated functions) → `chunk` (long sweeps cut
 //! into functions, for compile time). `fuse` picks the loop whose reverse
-//! `NAME_backward` runs inside its forward sweep.
+//! `NAME_backward` runs inside its forward sweep; `unique` finds the
+//! gradient elements that get one contribution, which `reverse` assigns.
 //!
 //! ```
 //! let f: syn::ItemFn = syn::parse_quote! {
@@ -30,6 +31,7 @@ mod returns;
 mod reverse;
 mod rules;
 mod signature;
+mod unique;
 
 use proc_macro2::{Span, TokenStream};
 

@@ -649,7 +649,8 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
         Inst::Load { dst, mem, index } if cx.active(*dst) && !dead(cx, *dst) => {
             let d = adj_ref(cx, *dst);
             let dm = cx.adj_mem(*mem);
-            let op = add_or_assign(cx.first_writes.first(&dm, cx.literal_index(index)));
+            let only = cx.only_contributions.contains(dst);
+            let op = add_or_assign(only || cx.first_writes.first(&dm, cx.literal_index(index)));
             if let Some(row) = cx.row(*mem, index, true) {
                 return quote!(#row #op #d;);
             }

@@ -30,7 +30,8 @@ fn a_dense_layer_reads_its_weights_and_their_gradient_by_row() {
         assert!(rev.contains(slice), "{slice} in {rev}");
     }
     for read in [
-        "d_w_row [j] +=",
+        // Each weight is read once: its gradient is assigned (see `unique`).
+        "d_w_row [j] =",
         "* x_row [j]",
         "d_x_row [j] +=",
         "* w_row [j]",

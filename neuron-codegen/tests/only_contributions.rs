@@ -1,0 +1,85 @@
+//! Gradient elements that get exactly one contribution are assigned, not
+//! added to (see `neuron-codegen/src/unique.rs`), read off the generated
+//! code. The gradients are checked at run time in the root crate's
+//! tests/first_writes.rs, the dense layer's tests and the differential tests.
+
+mod common;
+
+use common::{expand, sweeps};
+
+#[test]
+fn a_dense_layer_assigns_its_weight_and_bias_gradients() {
+    let out = expand(
+        "fn dense(x: &[f64], w: &[f64], b: &[f64]) -> [f64; 4] {
+            let mut y = [0.0; 4];
+            for i in 0..4 {
+                let mut z = b[i];
+                for j in 0..3 { z += w[i * 3 + j] * x[j]; }
+                y[i] = relu(z);
+            }
+            y
+        }",
+    );
+    let (_, rev) = sweeps(&out, "dense");
+    assert!(rev.contains("d_w_row [j] ="), "{rev}");
+    assert!(
+        rev.contains("d_b_row [i] =") || rev.contains("d_b [i] ="),
+        "{rev}"
+    );
+    // `x[j]` is read in every row: its gradient adds up.
+    assert!(rev.contains("d_x_row [j] +="), "{rev}");
+}
+
+/// Reads whose gradient must keep adding, and why.
+const ADDED: &[(&str, &str)] = &[
+    (
+        "rows overlap: w[3] is read for i = 0, j = 3 and for i = 1, j = 0",
+        "fn f(w: &[f64]) -> f64 { let mut s = 0.0; for i in 0..3 { for j in 0..4 { s += w[i * 3 + j].sin(); } } s }",
+    ),
+    (
+        "read in two places",
+        "fn f(w: &[f64]) -> f64 { let mut s = 0.0; for j in 0..3 { s += w[j].sin() * w[j + 1]; } s }",
+    ),
+    (
+        "the same element in every iteration of the outer loop",
+        "fn f(w: &[f64]) -> f64 { let mut s = 0.0; for _ in 0..3 { for j in 0..4 { s += w[j].sin(); } } s }",
+    ),
+    (
+        "the inner loop's bound is known only at run time",
+        "fn f(w: &[f64], n: usize) -> f64 { let mut s = 0.0; for i in 0..3 { for j in 0..n { s += w[i * 4 + j].sin(); } } s }",
+    ),
+    (
+        "an index read from memory",
+        "fn f(w: &[f64], k: &[usize]) -> f64 { let mut s = 0.0; for i in 0..3 { s += w[k[i]].sin(); } s }",
+    ),
+    (
+        "inside a while loop",
+        "fn f(w: &[f64]) -> f64 { let mut s = 0.0; let mut i = 0; while i < 3 { s += w[0].sin(); i += 1; } s }",
+    ),
+];
+
+#[test]
+fn other_reads_add() {
+    for (why, src) in ADDED {
+        let out = expand(src);
+        let (_, rev) = sweeps(&out, "f");
+        // The functions have no local arrays: every element write is to `d_w`.
+        assert!(rev.contains("] +="), "{why}: {rev}");
+        assert!(!rev.contains("] = "), "{why}: {rev}");
+    }
+}
+
+#[test]
+fn an_outer_loop_with_a_runtime_bound_still_assigns() {
+    // Only the loop with the largest coefficient may have run-time bounds.
+    let out = expand(
+        "fn f(w: &[f64], n: usize) -> f64 {
+            let mut s = 0.0;
+            for i in 0..n { for j in 0..4 { s += w[i * 4 + j].sin(); } }
+            s
+        }",
+    );
+    let (_, rev) = sweeps(&out, "f");
+    assert!(rev.contains("d_w_row [j] ="), "{rev}");
+    assert!(!rev.contains("] +="), "{rev}");
+}
