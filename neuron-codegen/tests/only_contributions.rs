@@ -1,34 +1,12 @@
 //! Gradient elements that get exactly one contribution are assigned, not
 //! added to (see `neuron-codegen/src/unique.rs`), read off the generated
-//! code. The gradients are checked at run time in the root crate's
-//! tests/first_writes.rs, the dense layer's tests and the differential tests.
+//! code; the dense layer's case is in row_slices.rs. The gradients are
+//! checked at run time in the root crate's tests/first_writes.rs, the dense
+//! layer's tests and the differential tests.
 
 mod common;
 
 use common::{expand, sweeps};
-
-#[test]
-fn a_dense_layer_assigns_its_weight_and_bias_gradients() {
-    let out = expand(
-        "fn dense(x: &[f64], w: &[f64], b: &[f64]) -> [f64; 4] {
-            let mut y = [0.0; 4];
-            for i in 0..4 {
-                let mut z = b[i];
-                for j in 0..3 { z += w[i * 3 + j] * x[j]; }
-                y[i] = relu(z);
-            }
-            y
-        }",
-    );
-    let (_, rev) = sweeps(&out, "dense");
-    assert!(rev.contains("d_w_row [j] ="), "{rev}");
-    assert!(
-        rev.contains("d_b_row [i] =") || rev.contains("d_b [i] ="),
-        "{rev}"
-    );
-    // `x[j]` is read in every row: its gradient adds up.
-    assert!(rev.contains("d_x_row [j] +="), "{rev}");
-}
 
 /// Reads whose gradient must keep adding, and why.
 const ADDED: &[(&str, &str)] = &[

@@ -39,6 +39,11 @@ fn a_dense_layer_reads_its_weights_and_their_gradient_by_row() {
         assert!(rev.contains(read), "{read} in {rev}");
     }
     assert!(!rev.contains("w [t_"), "no computed index is left: {rev}");
+    // Each bias is read once too: assigned (see `unique`).
+    assert!(
+        rev.contains("d_b_row [i] =") || rev.contains("d_b [i] ="),
+        "{rev}"
+    );
 }
 
 #[test]
