@@ -227,8 +227,14 @@ fn pops(cx: &mut Context, b: &Block, rev: &TokenStream) -> TokenStream {
     let mut used = HashSet::new();
     idents(rev, &mut used);
     let defs = definitions(b);
-    // What the reverse code reads itself, before recomputation adds operands.
+    // What the reverse code reads itself, before recomputation adds operands,
+    // and the loads of `b` it can redo for free: both are at hand.
     let direct = used.clone();
+    let free_loads: HashSet<ValueId> = defs
+        .iter()
+        .filter(|(_, def)| matches!(def, Inst::Load { mem, .. } if cx.readonly(*mem)))
+        .map(|(v, _)| *v)
+        .collect();
     // Walk backwards so a recomputed value's operands are marked used too.
     let mut recompute = HashSet::new();
     for (v, inst) in defs.iter().rev() {
@@ -236,7 +242,7 @@ fn pops(cx: &mut Context, b: &Block, rev: &TokenStream) -> TokenStream {
         if value.loop_var || cx.is_const(*v) || !used.contains(&value.name.to_string()) {
             continue;
         }
-        if !operands_at_hand(cx, b, inst, &direct) {
+        if !operands_at_hand(cx, b, inst, &direct, &free_loads) {
             continue;
         }
         if let Some(code) = recomputable(cx, inst) {
@@ -295,13 +301,19 @@ fn pops(cx: &mut Context, b: &Block, rev: &TokenStream) -> TokenStream {
 
 /// Whether float arithmetic `inst` (in `b`) finds its float operands at hand
 /// in the reverse sweep: constants, loop variables, values of enclosing
-/// blocks, loads from read-only memory, or values the reverse code of `b`
-/// reads anyway (`direct`). Recomputing a chain instead would redo work the
+/// blocks, loads from read-only memory (`free_loads`), or values the reverse
+/// code of `b` reads anyway (`direct`). Recomputing a chain instead would redo work the
 /// forward sweep did (the network's `x0 * w1[j] + x1 * w1[64 + j] + b1[j]`,
 /// five loads and four operations, to get one ReLU input) where saving the
 /// result costs one store and one load. Anything else is recomputed as
 /// `recomputable` says.
-fn operands_at_hand(cx: &Context, b: &Block, inst: &Inst, direct: &HashSet<String>) -> bool {
+fn operands_at_hand(
+    cx: &Context,
+    b: &Block,
+    inst: &Inst,
+    direct: &HashSet<String>,
+    free_loads: &HashSet<ValueId>,
+) -> bool {
     let Inst::Def {
         op: Op::Rule(_),
         args,
@@ -317,9 +329,7 @@ fn operands_at_hand(cx: &Context, b: &Block, inst: &Inst, direct: &HashSet<Strin
             || cx.is_const(*a)
             || value.block != b.id
             || direct.contains(&value.name.to_string())
-            || definitions(b).iter().any(|(d, def)| {
-                *d == *a && matches!(def, Inst::Load { mem, .. } if cx.readonly(*mem))
-            })
+            || free_loads.contains(a)
     })
 }
 
