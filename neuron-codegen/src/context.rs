@@ -569,6 +569,23 @@ pub fn children(inst: &Inst) -> Vec<&Block> {
     }
 }
 
+/// Every `Def` in `b` and the blocks inside it, by the value it defines.
+pub fn nested_definitions(b: &Block) -> HashMap<ValueId, &Inst> {
+    fn go<'a>(b: &'a Block, out: &mut HashMap<ValueId, &'a Inst>) {
+        for inst in &b.insts {
+            if let Inst::Def { dst, .. } = inst {
+                out.insert(*dst, inst);
+            }
+            for c in children(inst) {
+                go(c, out);
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    go(b, &mut out);
+    out
+}
+
 /// Whether an instruction (or one nested in it) writes memory `m`.
 fn writes(inst: &Inst, m: MemId) -> bool {
     match inst {

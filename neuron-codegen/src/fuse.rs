@@ -21,7 +21,7 @@
 //! The sweeps that calls from other differentiated functions use are not
 //! fused: there `d_output` comes only after the forward sweep has returned.
 
-use crate::context::{children, mentions, Context};
+use crate::context::{children, mentions, nested_definitions, Context};
 use crate::emit::count_uses;
 use crate::ir::*;
 use proc_macro2::TokenStream;
@@ -56,8 +56,7 @@ pub fn candidate(ir: &Ir) -> Option<BlockId> {
     }
     let mut uses = HashMap::new();
     count_uses(&ir.body, &mut uses);
-    let mut defs = HashMap::new();
-    definitions(body, &mut defs);
+    let defs = nested_definitions(body);
     let mut written = HashSet::new();
     writes(body, &mut written);
     let outside = written
@@ -263,17 +262,6 @@ fn writes(b: &Block, out: &mut HashSet<MemId>) {
         }
         for c in children(inst) {
             writes(c, out);
-        }
-    }
-}
-
-fn definitions<'a>(b: &'a Block, out: &mut HashMap<ValueId, &'a Inst>) {
-    for inst in &b.insts {
-        if let Inst::Def { dst, .. } = inst {
-            out.insert(*dst, inst);
-        }
-        for c in children(inst) {
-            definitions(c, out);
         }
     }
 }

@@ -1653,7 +1653,7 @@ fn unit_block(stmts: &[Stmt]) -> bool {
     }
 }
 
-fn int_literal(t: TokenStream) -> Option<u64> {
+pub fn int_literal(t: TokenStream) -> Option<u64> {
     let lit: syn::LitInt = syn::parse2(t).ok()?;
     lit.base10_parse().ok()
 }

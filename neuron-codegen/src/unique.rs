@@ -12,15 +12,19 @@
 //! loops apart: each larger than what the loops with smaller coefficients
 //! can add up to (`i * 64 + j` with `j` in `0..64`).
 
-use crate::context::children;
+use crate::context::{children, nested_definitions};
 use crate::ir::*;
+use crate::lower::int_literal;
 use std::collections::{HashMap, HashSet};
+
+type Defs<'a> = HashMap<ValueId, &'a Inst>;
 
 /// The loads whose adjoint is the only contribution to the gradient
 /// elements they write.
 pub fn only_contributions(ir: &Ir) -> HashSet<ValueId> {
     let mut walk = Walk::default();
     walk.block(&ir.body);
+    let defs = nested_definitions(&ir.body);
     let mut out = HashSet::new();
     for (m, loads) in &walk.loads {
         let param = matches!(ir.mems[*m].origin, MemOrigin::Param { .. });
@@ -28,7 +32,7 @@ pub fn only_contributions(ir: &Ir) -> HashSet<ValueId> {
             continue;
         }
         if let [(dst, block, index)] = loads[..] {
-            if distinct_per_iteration(ir, &walk, block, index) {
+            if distinct_per_iteration(ir, &walk, &defs, block, index) {
                 out.insert(dst);
             }
         }
@@ -43,20 +47,8 @@ struct Walk {
     /// Memory used any other way (copied, passed to a call, loaded at a
     /// path of another length).
     other: HashSet<MemId>,
-    defs: HashMap<ValueId, (Op2, Vec<ValueId>)>,
     /// The loop variable of each `for` body.
     vars: HashMap<BlockId, ValueId>,
-}
-
-/// The integer operations an index is built from.
-#[derive(Clone, Copy)]
-enum Op2 {
-    Add,
-    Mul,
-    Const(u64),
-    /// A value no loop changes: a scalar parameter, an array's length.
-    Fixed,
-    Other,
 }
 
 impl Walk {
@@ -69,22 +61,11 @@ impl Walk {
                         self.other.insert(*mem);
                     }
                 },
-                Inst::Def { dst, op, args } => {
-                    let op = match op {
-                        Op::Binary(syn::BinOp::Add(_)) => Op2::Add,
-                        Op::Binary(syn::BinOp::Mul(_)) => Op2::Mul,
-                        Op::Const(t) => syn::parse2::<syn::LitInt>(t.clone())
-                            .ok()
-                            .and_then(|l| l.base10_parse().ok())
-                            .map_or(Op2::Other, Op2::Const),
-                        Op::Param(_) | Op::Len(_) => Op2::Fixed,
-                        Op::Snapshot(m) => {
-                            self.other.insert(*m);
-                            Op2::Other
-                        }
-                        _ => Op2::Other,
-                    };
-                    self.defs.insert(*dst, (op, args.clone()));
+                Inst::Def {
+                    op: Op::Snapshot(m),
+                    ..
+                } => {
+                    self.other.insert(*m);
                 }
                 Inst::CopyInto { mem, from, .. } => {
                     self.other.extend([*mem, *from]);
@@ -114,9 +95,31 @@ impl Walk {
     }
 }
 
+/// The operation and operands that define `v`, if a `Def` does.
+fn def<'a>(defs: &Defs<'a>, v: ValueId) -> Option<(&'a Op, &'a [ValueId])> {
+    match defs.get(&v)? {
+        Inst::Def { op, args, .. } => Some((op, args)),
+        _ => None,
+    }
+}
+
+/// `v`'s value, if it is an integer literal.
+fn int_const(defs: &Defs, v: ValueId) -> Option<u64> {
+    match def(defs, v)? {
+        (Op::Const(t), _) => int_literal(t.clone()),
+        _ => None,
+    }
+}
+
 /// Whether `index`, read in `block`, is different in every iteration of the
 /// loops around `block`.
-fn distinct_per_iteration(ir: &Ir, walk: &Walk, block: BlockId, index: ValueId) -> bool {
+fn distinct_per_iteration(
+    ir: &Ir,
+    walk: &Walk,
+    defs: &Defs,
+    block: BlockId,
+    index: ValueId,
+) -> bool {
     let mut loops = Vec::new();
     for (b, kind) in ir.enclosing(block) {
         match kind {
@@ -126,7 +129,7 @@ fn distinct_per_iteration(ir: &Ir, walk: &Walk, block: BlockId, index: ValueId) 
         }
     }
     let vars: HashSet<ValueId> = loops.iter().map(|(v, _)| *v).collect();
-    let Some(coef) = affine(walk, &vars, index) else {
+    let Some(coef) = affine(defs, &vars, index) else {
         return false;
     };
     let mut loops: Vec<(u64, Option<u64>)> = loops
@@ -160,50 +163,49 @@ fn distinct_per_iteration(ir: &Ir, walk: &Walk, block: BlockId, index: ValueId) 
 /// `index` as coefficients of the loop variables `vars`, if it is affine in
 /// them; terms that do not involve them are dropped (they are the same in
 /// every iteration).
-fn affine(walk: &Walk, vars: &HashSet<ValueId>, v: ValueId) -> Option<HashMap<ValueId, u64>> {
+fn affine(defs: &Defs, vars: &HashSet<ValueId>, v: ValueId) -> Option<HashMap<ValueId, u64>> {
     if vars.contains(&v) {
         return Some(HashMap::from([(v, 1)]));
     }
-    let Some((op, args)) = walk.defs.get(&v) else {
-        // A load (or another loop's variable): it may change.
-        return None;
-    };
-    match (op, &args[..]) {
-        (Op2::Const(_), _) => Some(HashMap::new()),
-        (Op2::Add, [a, b]) => {
-            let mut x = affine(walk, vars, *a)?;
-            for (k, c) in affine(walk, vars, *b)? {
+    // A load (or another loop's variable): it may change.
+    let (op, args) = def(defs, v)?;
+    match (op, args) {
+        (Op::Const(_), _) if int_const(defs, v).is_some() => Some(HashMap::new()),
+        (Op::Binary(syn::BinOp::Add(_)), [a, b]) => {
+            let mut x = affine(defs, vars, *a)?;
+            for (k, c) in affine(defs, vars, *b)? {
                 let e = x.entry(k).or_insert(0);
                 *e = e.checked_add(c)?;
             }
             Some(x)
         }
-        (Op2::Mul, [a, b]) => {
-            let (scale, term) = match (walk.defs.get(a), walk.defs.get(b)) {
-                (Some((Op2::Const(c), _)), _) => (*c, *b),
-                (_, Some((Op2::Const(c), _))) => (*c, *a),
-                _ => return invariant(walk, vars, v).then(HashMap::new),
+        (Op::Binary(syn::BinOp::Mul(_)), [a, b]) => {
+            let (scale, term) = match (int_const(defs, *a), int_const(defs, *b)) {
+                (Some(c), _) => (c, *b),
+                (_, Some(c)) => (c, *a),
+                _ => return invariant(defs, vars, v).then(HashMap::new),
             };
-            let mut x = affine(walk, vars, term)?;
+            let mut x = affine(defs, vars, term)?;
             for c in x.values_mut() {
                 *c = c.checked_mul(scale)?;
             }
             Some(x)
         }
-        _ => invariant(walk, vars, v).then(HashMap::new),
+        _ => invariant(defs, vars, v).then(HashMap::new),
     }
 }
 
 /// Whether `v` does not depend on the loop variables: built only from
-/// constants, scalar parameters and lengths.
-fn invariant(walk: &Walk, vars: &HashSet<ValueId>, v: ValueId) -> bool {
+/// integer constants, scalar parameters and lengths.
+fn invariant(defs: &Defs, vars: &HashSet<ValueId>, v: ValueId) -> bool {
     if vars.contains(&v) {
         return false;
     }
-    match walk.defs.get(&v) {
+    match def(defs, v) {
         None => false,
-        Some((Op2::Const(_) | Op2::Fixed, _)) => true,
-        Some((_, args)) if args.is_empty() => false,
-        Some((_, args)) => args.iter().all(|a| invariant(walk, vars, *a)),
+        Some((Op::Param(_) | Op::Len(_), _)) => true,
+        Some((Op::Const(_), _)) => int_const(defs, v).is_some(),
+        Some((_, [])) => false,
+        Some((_, args)) => args.iter().all(|a| invariant(defs, vars, *a)),
     }
 }
