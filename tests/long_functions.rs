@@ -9,6 +9,8 @@ use common::*;
 use neuron::differentiate;
 use num_dual::{Dual64, DualNum};
 
+const K: f64 = 3.0;
+
 /// Writes a function whose body is `head`, then `step` repeated 2^k times
 /// (one `x` per doubling), then `tail`: long bodies without long sources.
 macro_rules! repeated {
@@ -137,4 +139,62 @@ fn a_768_statement_function_with_row_slices_cut_into_chunks() {
         },
         |p| long_rows_dual(p[0], &p[1..]),
     );
+}
+
+// 4 statements × 2^7 = 512 in a row, with only scalars whose types the
+// macro knows: each chunk is a function of its own, which must be passed
+// the `bool` and `usize` parameters and the `let mut` scalar, and reads a
+// module-level constant.
+repeated!([x x x x x x x] [
+    let u = (v * a + u * 0.5).tanh();
+    let v = v * 0.9 + u.sin() * b * (flag as u8 as f64);
+    t = t * 0.5 + u * K * 0.01;
+    let v = v + t * 0.001 / (n as f64);
+]
+    #[differentiate]
+    fn long_typed(x: f64, a: f64, b: f64, flag: bool, n: usize) -> f64 {
+        let u = x;
+        let v = x * 0.5;
+        let mut t = 0.0;
+    } {
+        let m = n * 2;
+        u + v + t * (m as f64)
+    }
+);
+
+repeated!([x x x x x x x] [
+    let u = (v * a + u * 0.5).tanh();
+    let v = v * 0.9 + u.sin() * b * (flag as u8 as f64);
+    t = t * 0.5 + u * K * 0.01;
+    let v = v + t * 0.001 / (n as f64);
+]
+    fn long_typed_dual(x: Dual64, a: Dual64, b: Dual64, flag: bool, n: usize) -> Dual64 {
+        let u = x;
+        let v = x * 0.5;
+        let mut t = c(0.0);
+    } {
+        let m = n * 2;
+        u + v + t * (m as f64)
+    }
+);
+
+#[test]
+fn a_512_statement_function_of_typed_scalars_cut_into_functions() {
+    for flag in [true, false] {
+        check_scalar(
+            "long_typed",
+            803,
+            |r| uniform_vec(r, 3, -1.0, 1.0),
+            |p| long_typed(p[0], p[1], p[2], flag, 2),
+            |p, d| {
+                let (v, (gx, ga, gb)) = long_typed_value_and_backward(p[0], p[1], p[2], flag, 2, d);
+                (v, vec![gx, ga, gb])
+            },
+            |p, d| {
+                let (gx, ga, gb) = long_typed_backward(p[0], p[1], p[2], flag, 2, d);
+                vec![gx, ga, gb]
+            },
+            |p| long_typed_dual(p[0], p[1], p[2], flag, 2),
+        );
+    }
 }

@@ -24,8 +24,15 @@
 //! it from the last one that returned it, and returns it again if later code
 //! names it.
 //!
-//! This works on the emitted tokens and knows nothing of the IR: a name
-//! counts as read wherever it appears, which can only pass more than needed.
+//! Closures are type-checked with the function around them, so for rustc's
+//! front end a sweep of closures is still one body. Where everything a chunk
+//! takes in and hands on is a scalar of known type (see `Scope`), the chunk
+//! is a function item instead, a body of its own (see `Chunker::function`).
+//! Arrays, tapes and pullbacks keep the closure.
+//!
+//! This works on the emitted tokens and knows nothing of the IR beyond the
+//! names' types: a name counts as read wherever it appears, which can only
+//! pass more than needed.
 
 use crate::context::idents;
 use proc_macro2::{Delimiter, Ident, TokenStream, TokenTree};
@@ -45,17 +52,31 @@ pub fn forward_body(
     params: TokenStream,
     reverse: TokenStream,
     grads: TokenStream,
-    scalars: HashSet<String>,
+    scope: Scope,
     fresh: &mut dyn FnMut(&str) -> Ident,
 ) -> TokenStream {
     Chunker {
         providers: HashMap::new(),
-        scalars,
+        locals: HashMap::new(),
+        scope,
         fresh,
         limit: LIMIT,
         size: SIZE,
     }
     .forward_body(forward, output, params, reverse, grads)
+}
+
+/// What the chunker knows of the names and types around the sweeps.
+pub struct Scope {
+    /// Names of `Copy` scalars the sweeps bind (see `Context::scalar_names`).
+    pub scalars: HashSet<String>,
+    /// Their types, where known (see `Context::scalar_types`).
+    pub types: HashMap<String, TokenStream>,
+    /// The function's parameters, with the type a chunk function takes each
+    /// as (see `Param::copy_type`).
+    pub params: Vec<(Ident, Option<TokenStream>)>,
+    /// The pullback's `d_output`, and its type if it is a float.
+    pub d_output: (Ident, Option<TokenStream>),
 }
 
 /// Where a chunk returned a name: field `field` of tuple `tuple`.
@@ -65,12 +86,24 @@ struct Provider {
     mutable: bool,
     /// In the tuple of scalars, read through a reference to the whole tuple.
     scalar: bool,
+    /// The name of the tuple's type, if every field's type is known.
+    alias: Option<Ident>,
+}
+
+/// A chunk as a function (see `Chunker::function`).
+struct Function {
+    /// The type alias, the function and the call of it.
+    tokens: TokenStream,
+    /// The name of the type of the tuple of scalars it returns.
+    alias: Ident,
 }
 
 struct Chunker<'a> {
     providers: HashMap<String, Provider>,
-    /// Names of `Copy` scalars (see `Context::scalar_names`).
-    scalars: HashSet<String>,
+    /// Variables bound outside any chunk (parameters, and the forward
+    /// sweep's bindings if it was not cut), with their types if `Copy`.
+    locals: HashMap<String, Option<TokenStream>>,
+    scope: Scope,
     fresh: &'a mut dyn FnMut(&str) -> Ident,
     limit: usize,
     size: usize,
@@ -89,8 +122,20 @@ impl Chunker<'_> {
         for t in [&output, &reverse, &grads] {
             idents(t, &mut after);
         }
+        let outer = self.scope.params.iter();
+        self.locals = outer.map(|(n, t)| (n.to_string(), t.clone())).collect();
+        let forward_binds = Scan::of(&forward).binds;
         let forward = self.sweep(forward, &after);
         let output = self.with_imports(output);
+        // Bindings of a forward sweep that was not cut are variables the
+        // reverse sweep's chunks may read (those of one that was cut are
+        // chunk results, which shadow these).
+        for (n, mutable) in forward_binds {
+            let ty = self.scope.types.get(&n.to_string()).filter(|_| !mutable);
+            self.locals.insert(n.to_string(), ty.cloned());
+        }
+        let (d_output, ty) = &self.scope.d_output;
+        self.locals.insert(d_output.to_string(), ty.clone());
         let mut after = HashSet::new();
         idents(&grads, &mut after);
         let reverse = self.sweep(reverse, &after);
@@ -140,7 +185,8 @@ impl Chunker<'_> {
     }
 
     /// One chunk: `let (scalars, owned) = chunk(|| { imports; stmts;
-    /// ((scalar exports), (other exports)) });`.
+    /// ((scalar exports), (other exports)) });`, or a function of its own
+    /// where it can be one (see `function`).
     ///
     /// Scalars are read as `(&scalars).3`, which borrows the whole tuple: a
     /// closure that read `scalars.3` would capture a pointer to each field it
@@ -149,7 +195,6 @@ impl Chunker<'_> {
     /// values (arrays, `Vec`s, pullbacks) may have to be moved, so they are
     /// read field by field from a tuple of their own.
     fn chunk(&mut self, stmts: &[Scan], read_after: &dyn Fn(&str) -> bool) -> TokenStream {
-        let imports = self.imports(stmts);
         // What the chunk binds, and the `mut` values it takes over; the last
         // binding of a name wins, as it does in a block.
         let mut held: Vec<(Ident, bool)> = Vec::new();
@@ -172,8 +217,14 @@ impl Chunker<'_> {
         held.retain(|(n, _)| read_after(&n.to_string()));
         let (scalars, owned): (Vec<_>, Vec<_>) = held
             .into_iter()
-            .partition(|(n, _)| self.scalars.contains(&n.to_string()));
+            .partition(|(n, _)| self.scope.scalars.contains(&n.to_string()));
         let (s, o) = ((self.fresh)("chunk"), (self.fresh)("owned"));
+        let function = self.function(stmts, &scalars, &owned, (&s, &o));
+        let imports = match function {
+            None => self.imports(stmts),
+            Some(_) => TokenStream::new(),
+        };
+        let alias = function.as_ref().map(|f| f.alias.clone());
         for (tuple, held, scalar) in [(&s, &scalars, true), (&o, &owned, false)] {
             for (field, (n, mutable)) in held.iter().enumerate() {
                 let provider = Provider {
@@ -181,9 +232,13 @@ impl Chunker<'_> {
                     field,
                     mutable: *mutable,
                     scalar,
+                    alias: alias.clone().filter(|_| scalar),
                 };
                 self.providers.insert(n.to_string(), provider);
             }
+        }
+        if let Some(f) = function {
+            return f.tokens;
         }
         let body: TokenStream = stmts.iter().map(|s| s.tokens.clone()).collect();
         let (scalars, owned) = (scalars.iter().map(|h| &h.0), owned.iter().map(|h| &h.0));
@@ -196,26 +251,108 @@ impl Chunker<'_> {
         }
     }
 
-    /// `let name = tuple.field;` for each name `stmts` read before binding
-    /// it that an earlier chunk returned.
-    fn imports(&self, stmts: &[Scan]) -> TokenStream {
+    /// The chunk as a function of its own, if everything it takes in and
+    /// hands on is a `Copy` scalar of known type (or a shared reference
+    /// parameter). rustc type-checks a closure as part of the function around
+    /// it, so however many chunks there are, a sweep of closures is one body
+    /// to it, and its work grows faster than the body does; for incremental
+    /// builds it also hashed that body's results once per closure. A function
+    /// is a body of its own. The tuples of earlier chunks are passed by
+    /// reference, so a call is as short as a closure's captures.
+    ///
+    /// ```text
+    /// type Chunk_1 = (f64, f64);
+    /// #[inline(never)]
+    /// fn chunk_fn(chunk: &Chunk, x: f64) -> (Chunk_1, ()) {
+    ///     let v0 = chunk.3;
+    ///     let mut d_v2 = chunk.7;
+    ///     let v1 = …; d_v2 += …;
+    ///     ((v1, d_v2), ())
+    /// }
+    /// let (chunk_1, owned_1) = chunk_fn(&chunk, x);
+    /// ```
+    fn function(
+        &mut self,
+        stmts: &[Scan],
+        scalars: &[(Ident, bool)],
+        owned: &[(Ident, bool)],
+        (s, o): (&Ident, &Ident),
+    ) -> Option<Function> {
+        if !owned.is_empty() {
+            return None;
+        }
+        let (mut tuples, mut locals): (Vec<(&Ident, &Ident)>, Vec<_>) = (Vec::new(), Vec::new());
+        let mut imports = TokenStream::new();
+        for n in self.free_reads(stmts) {
+            let key = n.to_string();
+            if let Some(p) = self.providers.get(&key) {
+                let alias = p.alias.as_ref()?;
+                if !tuples.iter().any(|(t, _)| *t == &p.tuple) {
+                    tuples.push((&p.tuple, alias));
+                }
+                let (t, f) = (&p.tuple, syn::Index::from(p.field));
+                let m = if p.mutable { quote!(mut) } else { quote!() };
+                imports.extend(quote!(let #m #n = #t.#f;));
+            } else if let Some(local) = self.locals.get(&key) {
+                locals.push((n, local.as_ref()?));
+            }
+        }
+        let types = scalars
+            .iter()
+            .map(|(n, _)| self.scope.types.get(&n.to_string()))
+            .collect::<Option<Vec<_>>>()?;
+        let (name, alias) = ((self.fresh)("chunk_fn"), (self.fresh)("Chunk"));
+        let body: TokenStream = stmts.iter().map(|s| s.tokens.clone()).collect();
+        let scalars = scalars.iter().map(|h| &h.0);
+        let params = tuples
+            .iter()
+            .map(|(t, a)| quote!(#t: &#a))
+            .chain(locals.iter().map(|(n, ty)| quote!(#n: #ty)));
+        let args = tuples
+            .iter()
+            .map(|(t, _)| quote!(&#t))
+            .chain(locals.iter().map(|(n, _)| quote!(#n)));
+        let tokens = quote! {
+            type #alias = (#(#types,)*);
+            #[inline(never)]
+            fn #name(#(#params),*) -> (#alias, ()) {
+                #imports
+                #body
+                ((#(#scalars,)*), ())
+            }
+            let (#s, #o) = #name(#(#args),*);
+        };
+        Some(Function { tokens, alias })
+    }
+
+    /// The names `stmts` read before binding them, each once, in order.
+    fn free_reads(&self, stmts: &[Scan]) -> Vec<Ident> {
         let mut bound = HashSet::new();
         let mut done = HashSet::new();
-        let mut out = TokenStream::new();
+        let mut out = Vec::new();
         for s in stmts {
             for n in &s.reads {
                 let key = n.to_string();
-                if bound.contains(&key) || !done.insert(key.clone()) {
-                    continue;
-                }
-                if let Some(p) = self.providers.get(&key) {
-                    let (t, f) = (&p.tuple, syn::Index::from(p.field));
-                    let m = if p.mutable { quote!(mut) } else { quote!() };
-                    let t = if p.scalar { quote!((&#t)) } else { quote!(#t) };
-                    out.extend(quote!(let #m #n = #t.#f;));
+                if !bound.contains(&key) && done.insert(key) {
+                    out.push(n.clone());
                 }
             }
             bound.extend(s.binds.iter().map(|(b, _)| b.to_string()));
+        }
+        out
+    }
+
+    /// `let name = tuple.field;` for each name `stmts` read before binding
+    /// it that an earlier chunk returned.
+    fn imports(&self, stmts: &[Scan]) -> TokenStream {
+        let mut out = TokenStream::new();
+        for n in self.free_reads(stmts) {
+            if let Some(p) = self.providers.get(&n.to_string()) {
+                let (t, f) = (&p.tuple, syn::Index::from(p.field));
+                let m = if p.mutable { quote!(mut) } else { quote!() };
+                let t = if p.scalar { quote!((&#t)) } else { quote!(#t) };
+                out.extend(quote!(let #m #n = #t.#f;));
+            }
         }
         out
     }
@@ -322,17 +459,41 @@ fn reads_in(tt: TokenTree, into: &mut Vec<Ident>) {
 mod tests {
     use super::*;
 
+    fn ident(name: &str) -> Ident {
+        Ident::new(name, proc_macro2::Span::call_site())
+    }
+
+    /// The chunker's scope for `run`: `a` is not a scalar, so it is passed
+    /// as one that may be moved, and no type is known.
+    fn untyped() -> Scope {
+        Scope {
+            scalars: ["t", "y", "d_x", "d_t"].map(String::from).into(),
+            types: HashMap::new(),
+            params: Vec::new(),
+            d_output: (ident("d"), None),
+        }
+    }
+
     fn run(forward: TokenStream, reverse: TokenStream, limit: usize, size: usize) -> String {
+        run_in(untyped(), forward, reverse, limit, size)
+    }
+
+    fn run_in(
+        scope: Scope,
+        forward: TokenStream,
+        reverse: TokenStream,
+        limit: usize,
+        size: usize,
+    ) -> String {
         let mut n = 0;
         let mut fresh = |base: &str| {
             n += 1;
-            Ident::new(&format!("{base}{n}"), proc_macro2::Span::call_site())
+            ident(&format!("{base}{n}"))
         };
-        // `a` is not a scalar here, so it is passed as one that may be moved.
-        let scalars = ["t", "y", "d_x", "d_t"].map(String::from).into();
         Chunker {
             providers: HashMap::new(),
-            scalars,
+            locals: HashMap::new(),
+            scope,
             fresh: &mut fresh,
             limit,
             size,
@@ -428,15 +589,89 @@ mod tests {
 
     #[test]
     fn only_a_long_function_is_cut() {
-        let calls = |s: &str| s.matches("__private :: chunk").count();
-        assert_eq!(calls(&expand_statements(LIMIT / 8)), 0);
-        // The forward sweep (n statements) and the reverse (about 2n) are cut.
+        let closures = |s: &str| s.matches("__private :: chunk").count();
+        let functions = |s: &str| s.matches("fn chunk_fn").count();
+        let short = expand_statements(LIMIT / 8);
+        assert_eq!(closures(&short) + functions(&short), 0);
+        // The forward sweep (n statements) and the reverse (about 2n) are
+        // cut, and with only floats, every chunk is a function.
         let long = expand_statements(4 * LIMIT);
+        assert_eq!(closures(&long), 0);
         assert!(
-            calls(&long) >= 3 * 4 * LIMIT / SIZE,
+            functions(&long) >= 3 * 4 * LIMIT / SIZE,
             "{} chunks",
-            calls(&long)
+            functions(&long)
         );
         assert!(!long.contains("compile_error"));
+    }
+
+    #[test]
+    fn chunks_of_typed_scalars_are_functions_and_the_others_closures() {
+        let forward = quote! {
+            let a = x * 2.0;
+            let t = a + 1.0;
+            let y = t * t;
+        };
+        let reverse = quote! {
+            let d_t = d * 2.0 * t;
+            let d_x = d_t * 2.0;
+        };
+        let f64 = || quote!(f64);
+        let mut scope = untyped();
+        scope.scalars.insert("a".into());
+        scope.types = ["a", "t", "y", "d_x", "d_t"]
+            .into_iter()
+            .map(|n| (n.to_string(), f64()))
+            .collect();
+        scope.params = vec![(ident("x"), Some(f64()))];
+        scope.d_output = (ident("d"), Some(f64()));
+        let expected = quote! {
+            type Chunk4 = (f64,);
+            #[inline(never)]
+            fn chunk_fn3(x: f64) -> (Chunk4, ()) {
+                let a = x * 2.0;
+                let t = a + 1.0;
+                ((t,), ())
+            }
+            let (chunk1, owned2) = chunk_fn3(x);
+            type Chunk8 = (f64,);
+            #[inline(never)]
+            fn chunk_fn7(chunk1: &Chunk4) -> (Chunk8, ()) {
+                let t = chunk1.0;
+                let y = t * t;
+                ((y,), ())
+            }
+            let (chunk5, owned6) = chunk_fn7(&chunk1);
+            (
+                { let y = (&chunk5).0; y },
+                move |d: f64| {
+                    type Chunk12 = (f64,);
+                    #[inline(never)]
+                    fn chunk_fn11(chunk1: &Chunk4, d: f64) -> (Chunk12, ()) {
+                        let t = chunk1.0;
+                        let d_t = d * 2.0 * t;
+                        let d_x = d_t * 2.0;
+                        ((d_x,), ())
+                    }
+                    let (chunk9, owned10) = chunk_fn11(&chunk1, d);
+                    { let d_x = (&chunk9).0; (d_x,) }
+                }
+            )
+        };
+        let run = |scope| run_in(scope, forward.clone(), reverse.clone(), 1, 2);
+        assert_eq!(run(scope), expected.to_string());
+
+        // `d`'s type unknown: the reverse sweep's chunk, which reads it, is
+        // a closure.
+        let mut scope = untyped();
+        scope.scalars.insert("a".into());
+        scope.types = ["a", "t", "y", "d_x", "d_t"]
+            .into_iter()
+            .map(|n| (n.to_string(), f64()))
+            .collect();
+        scope.params = vec![(ident("x"), Some(f64()))];
+        let out = run(scope);
+        assert_eq!(out.matches("fn chunk_fn").count(), 2, "{out}");
+        assert_eq!(out.matches("__private :: chunk").count(), 1, "{out}");
     }
 }

@@ -460,6 +460,42 @@ impl<'a> Context<'a> {
         out
     }
 
+    /// The types of the scalars `scalar_names` lists, where the type is
+    /// known: floats, booleans, tape counters (an integer's type is left to
+    /// inference). A chunk whose inputs and results all have one can be a
+    /// function of its own (see `chunk`). A name bound with two types is
+    /// left out.
+    pub fn scalar_types(&self) -> HashMap<String, TokenStream> {
+        let float = self.float();
+        let of = |t: Ty| match t {
+            Ty::Float => Some(float.clone()),
+            Ty::Bool => Some(quote!(bool)),
+            _ => None,
+        };
+        let mut typed: Vec<(&Ident, Option<TokenStream>)> = Vec::new();
+        typed.extend(self.ir.values.iter().map(|v| (&v.name, of(v.ty))));
+        // Arrays too, as untyped: a name an array and a float share is left out.
+        for (k, m) in self.ir.mems.iter().enumerate() {
+            let scalar = m.rank == Some(0);
+            typed.push((&m.name, of(m.elem).filter(|_| scalar)));
+            let adjoint = self.adj_mem.get(&k);
+            typed.extend(adjoint.map(|a| (a, Some(float.clone()).filter(|_| scalar))));
+        }
+        typed.extend(self.adj_value.values().map(|a| (a, Some(float.clone()))));
+        typed.extend(self.counters.values().map(|c| (c, Some(quote!(usize)))));
+        let mut out: HashMap<String, Option<TokenStream>> = HashMap::new();
+        for (name, ty) in typed {
+            let agrees = |seen: &Option<TokenStream>| {
+                seen.as_ref().map(|s| s.to_string()) == ty.as_ref().map(|t| t.to_string())
+            };
+            match out.get(&name.to_string()) {
+                Some(seen) if !agrees(seen) => out.insert(name.to_string(), None),
+                _ => out.insert(name.to_string(), ty),
+            };
+        }
+        out.into_iter().filter_map(|(n, t)| Some((n, t?))).collect()
+    }
+
     /// Where block `b`'s tapes hold the current iteration. The body of an
     /// ascending `for` over a literal lower bound whose tapes hold exactly
     /// its iterations (a loop at the top level, or directly inside a fused

@@ -55,11 +55,28 @@ fn pullback(
             quote!(#(#borrowed,)* #d_output: #out_ty),
             quote!(#decls #rev),
             grads,
-            cx.scalar_names(),
+            chunk_scope(cx, sig, d_output),
             &mut |base| cx.names.fresh(base),
         )
     })?;
     Ok(body.unwrap_or_default())
+}
+
+/// What the chunker needs to know of the sweeps' names (see `chunk::Scope`).
+fn chunk_scope(cx: &Context, sig: &signature::Signature, d_output: &syn::Ident) -> chunk::Scope {
+    let float = &sig.float;
+    let scalar_output =
+        matches!(&sig.output, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident(float));
+    chunk::Scope {
+        scalars: cx.scalar_names(),
+        types: cx.scalar_types(),
+        params: sig
+            .params
+            .iter()
+            .map(|p| (p.name.clone(), p.copy_type()))
+            .collect(),
+        d_output: (d_output.clone(), scalar_output.then(|| quote!(#float))),
+    }
 }
 
 /// `__neuron_fused_NAME(params…, d_output) -> (value, gradients)`'s body,

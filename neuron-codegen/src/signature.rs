@@ -49,6 +49,21 @@ impl Param {
     pub fn borrowed(&self) -> bool {
         matches!(self.shape, Shape::Container { by_ref: true, .. })
     }
+
+    /// The type a function of the sweep's (see `chunk`) is passed this
+    /// parameter as: scalars and shared references, which are `Copy`.
+    /// `None` for the others, which only a closure can read.
+    pub fn copy_type(&self) -> Option<TokenStream> {
+        let shared = matches!(&self.ty, Type::Reference(r) if r.mutability.is_none());
+        match self.shape {
+            _ if self.mutable => None,
+            Shape::Scalar => Some(self.ty.to_token_stream()),
+            Shape::Container { by_ref: true, .. } if shared => {
+                Some(unnamed_lifetimes(&self.ty).to_token_stream())
+            }
+            Shape::Container { .. } => None,
+        }
+    }
 }
 
 pub struct Signature {

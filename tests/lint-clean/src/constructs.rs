@@ -348,3 +348,22 @@ repeated!([x x x x x x x] [
         w + v + u + s[0] + s[1]
     }
 );
+
+// 4 statements × 2^7 = 512 in a row, of scalars only: each chunk is a
+// function of its own (with a type alias for what it returns), not a closure.
+repeated!([x x x x x x x] [
+    let u = (v * a + u * 0.5).tanh();
+    let v = v * 0.9 + u.sin() * b * (flag as u8 as f64);
+    t = t * 0.5 + u * 0.03;
+    let v = v + t * 0.001 / (n as f64);
+]
+    /// A function of 512 statements of floats, a `bool` and a `usize`.
+    #[differentiate]
+    fn long_scalars(x: f64, a: f64, b: f64, flag: bool, n: usize) -> f64 {
+        let u = x;
+        let v = x * 0.5;
+        let mut t = 0.0;
+    } {
+        u + v + t
+    }
+);
