@@ -58,11 +58,24 @@ neuron = { path = "$ROOT" }
 
 [workspace]
 
-# As the README recommends: the macro's compiler optimised in both profiles.
+# As the README recommends: the macro's compiler and the token crates it
+# calls into optimised in both profiles.
 [profile.dev.package.neuron-codegen]
+opt-level = 3
+[profile.dev.package.proc-macro2]
+opt-level = 3
+[profile.dev.package.quote]
+opt-level = 3
+[profile.dev.package.syn]
 opt-level = 3
 
 [profile.release.package.neuron-codegen]
+opt-level = 3
+[profile.release.package.proc-macro2]
+opt-level = 3
+[profile.release.package.quote]
+opt-level = 3
+[profile.release.package.syn]
 opt-level = 3
 TOML
     {
