@@ -198,3 +198,55 @@ fn a_512_statement_function_of_typed_scalars_cut_into_functions() {
         );
     }
 }
+
+// 4 statements × 2^7 = 512 in a row, reading a slice and an array: the
+// reverse sweep's chunks are functions that take the gradients (a `Vec` and
+// an array) by value and hand them on.
+repeated!([x x x x x x x] [
+    let u = (v * w[0] + u * x[1]).tanh();
+    let v = v * 0.9 + u.sin() * x[2] - w[3] * 0.01;
+    let u = u * w[1] + x[0] * 0.01;
+    let v = v / (1.0 + v * v) + w[2] * u;
+]
+    #[differentiate]
+    fn long_arrays(x: &[f64], w: [f64; 4]) -> f64 {
+        let u = x[0];
+        let v = w[0] * 0.5;
+    } {
+        u + v
+    }
+);
+
+repeated!([x x x x x x x] [
+    let u = (v * w[0] + u * x[1]).tanh();
+    let v = v * 0.9 + u.sin() * x[2] - w[3] * 0.01;
+    let u = u * w[1] + x[0] * 0.01;
+    let v = v / (v * v + 1.0) + w[2] * u;
+]
+    fn long_arrays_dual(x: &[Dual64], w: [Dual64; 4]) -> Dual64 {
+        let u = x[0];
+        let v = w[0] * 0.5;
+    } {
+        u + v
+    }
+);
+
+#[test]
+fn a_512_statement_function_of_arrays_cut_into_functions() {
+    let w = |p: &[f64]| [p[3], p[4], p[5], p[6]];
+    check_scalar(
+        "long_arrays",
+        804,
+        |r| uniform_vec(r, 7, -1.0, 1.0),
+        |p| long_arrays(&p[..3], w(p)),
+        |p, d| {
+            let (v, (gx, gw)) = long_arrays_value_and_backward(&p[..3], w(p), d);
+            (v, [gx, gw.to_vec()].concat())
+        },
+        |p, d| {
+            let (gx, gw) = long_arrays_backward(&p[..3], w(p), d);
+            [gx, gw.to_vec()].concat()
+        },
+        |p| long_arrays_dual(&p[..3], [p[3], p[4], p[5], p[6]]),
+    );
+}

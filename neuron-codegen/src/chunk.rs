@@ -70,7 +70,8 @@ pub fn forward_body(
 pub struct Scope {
     /// Names of `Copy` scalars the sweeps bind (see `Context::scalar_names`).
     pub scalars: HashSet<String>,
-    /// Their types, where known (see `Context::scalar_types`).
+    /// The types of what the sweeps bind, where known (see
+    /// `Context::known_types`).
     pub types: HashMap<String, TokenStream>,
     /// The function's parameters, with the type a chunk function takes each
     /// as (see `Param::copy_type`).
@@ -278,47 +279,57 @@ impl Chunker<'_> {
         owned: &[(Ident, bool)],
         (s, o): (&Ident, &Ident),
     ) -> Option<Function> {
-        if !owned.is_empty() {
-            return None;
-        }
-        let (mut tuples, mut locals): (Vec<(&Ident, &Ident)>, Vec<_>) = (Vec::new(), Vec::new());
+        let type_of = |n: &Ident| self.scope.types.get(&n.to_string());
+        // Earlier chunks' tuples of scalars, by reference where their type
+        // has a name; anything else (parameters, a closure's results, values
+        // that are moved) by value.
+        let mut tuples: Vec<(&Ident, &Ident)> = Vec::new();
+        let (mut params, mut args) = (Vec::new(), Vec::new());
         let mut imports = TokenStream::new();
         for n in self.free_reads(stmts) {
             let key = n.to_string();
             if let Some(p) = self.providers.get(&key) {
-                let alias = p.alias.as_ref()?;
-                if !tuples.iter().any(|(t, _)| *t == &p.tuple) {
-                    tuples.push((&p.tuple, alias));
-                }
                 let (t, f) = (&p.tuple, syn::Index::from(p.field));
                 let m = if p.mutable { quote!(mut) } else { quote!() };
-                imports.extend(quote!(let #m #n = #t.#f;));
+                match &p.alias {
+                    Some(alias) => {
+                        if !tuples.iter().any(|(u, _)| *u == t) {
+                            tuples.push((t, alias));
+                        }
+                        imports.extend(quote!(let #m #n = #t.#f;));
+                    }
+                    None => {
+                        let ty = type_of(&n)?;
+                        params.push(quote!(#m #n: #ty));
+                        args.push(if p.scalar {
+                            quote!((&#t).#f)
+                        } else {
+                            quote!(#t.#f)
+                        });
+                    }
+                }
             } else if let Some(local) = self.locals.get(&key) {
-                locals.push((n, local.as_ref()?));
+                let ty = local.as_ref()?;
+                params.push(quote!(#n: #ty));
+                args.push(quote!(#n));
             }
         }
-        let types = scalars
-            .iter()
-            .map(|(n, _)| self.scope.types.get(&n.to_string()))
-            .collect::<Option<Vec<_>>>()?;
+        let types = |held: &[(Ident, bool)]| -> Option<Vec<&TokenStream>> {
+            held.iter().map(|(n, _)| type_of(n)).collect()
+        };
+        let (scalar_types, owned_types) = (types(scalars)?, types(owned)?);
         let (name, alias) = ((self.fresh)("chunk_fn"), (self.fresh)("Chunk"));
         let body: TokenStream = stmts.iter().map(|s| s.tokens.clone()).collect();
-        let scalars = scalars.iter().map(|h| &h.0);
-        let params = tuples
-            .iter()
-            .map(|(t, a)| quote!(#t: &#a))
-            .chain(locals.iter().map(|(n, ty)| quote!(#n: #ty)));
-        let args = tuples
-            .iter()
-            .map(|(t, _)| quote!(&#t))
-            .chain(locals.iter().map(|(n, _)| quote!(#n)));
+        let (scalars, owned) = (scalars.iter().map(|h| &h.0), owned.iter().map(|h| &h.0));
+        let params = tuples.iter().map(|(t, a)| quote!(#t: &#a)).chain(params);
+        let args = tuples.iter().map(|(t, _)| quote!(&#t)).chain(args);
         let tokens = quote! {
-            type #alias = (#(#types,)*);
+            type #alias = (#(#scalar_types,)*);
             #[inline(never)]
-            fn #name(#(#params),*) -> (#alias, ()) {
+            fn #name(#(#params),*) -> (#alias, (#(#owned_types,)*)) {
                 #imports
                 #body
-                ((#(#scalars,)*), ())
+                ((#(#scalars,)*), (#(#owned,)*))
             }
             let (#s, #o) = #name(#(#args),*);
         };

@@ -460,12 +460,12 @@ impl<'a> Context<'a> {
         out
     }
 
-    /// The types of the scalars `scalar_names` lists, where the type is
-    /// known: floats, booleans, tape counters (an integer's type is left to
-    /// inference). A chunk whose inputs and results all have one can be a
-    /// function of its own (see `chunk`). A name bound with two types is
-    /// left out.
-    pub fn scalar_types(&self) -> HashMap<String, TokenStream> {
+    /// The types of the names the sweeps bind, where known: floats,
+    /// booleans, tape counters, the parameters' gradients (an integer's type
+    /// is left to inference). A chunk whose inputs and results all have one
+    /// can be a function of its own (see `chunk`). A name bound with two
+    /// types is left out.
+    pub fn known_types(&self) -> HashMap<String, TokenStream> {
         let float = self.float();
         let of = |t: Ty| match t {
             Ty::Float => Some(float.clone()),
@@ -478,8 +478,12 @@ impl<'a> Context<'a> {
         for (k, m) in self.ir.mems.iter().enumerate() {
             let scalar = m.rank == Some(0);
             typed.push((&m.name, of(m.elem).filter(|_| scalar)));
-            let adjoint = self.adj_mem.get(&k);
-            typed.extend(adjoint.map(|a| (a, Some(float.clone()).filter(|_| scalar))));
+            let adjoint = match m.origin {
+                _ if scalar => Some(float.clone()),
+                MemOrigin::Param { index, .. } => Some(self.sig.params[index].grad_ty.clone()),
+                _ => None,
+            };
+            typed.extend(self.adj_mem.get(&k).map(|a| (a, adjoint)));
         }
         typed.extend(self.adj_value.values().map(|a| (a, Some(float.clone()))));
         typed.extend(self.counters.values().map(|c| (c, Some(quote!(usize)))));

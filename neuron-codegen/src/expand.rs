@@ -69,7 +69,7 @@ fn chunk_scope(cx: &Context, sig: &signature::Signature, d_output: &syn::Ident) 
         matches!(&sig.output, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident(float));
     chunk::Scope {
         scalars: cx.scalar_names(),
-        types: cx.scalar_types(),
+        types: cx.known_types(),
         params: sig
             .params
             .iter()

@@ -51,16 +51,20 @@ impl Param {
     }
 
     /// The type a function of the sweep's (see `chunk`) is passed this
-    /// parameter as: scalars and shared references, which are `Copy`.
-    /// `None` for the others, which only a closure can read.
+    /// parameter as, by copy: scalars, shared references, and arrays of at
+    /// most `MAX_COPIED` scalars. `None` for the others (a `Vec`, a larger
+    /// array), which only a closure can read without copying or moving.
     pub fn copy_type(&self) -> Option<TokenStream> {
+        const MAX_COPIED: u64 = 64;
         let shared = matches!(&self.ty, Type::Reference(r) if r.mutability.is_none());
+        let small = scalars_in(&self.ty).is_some_and(|n| n <= MAX_COPIED);
         match self.shape {
             _ if self.mutable => None,
             Shape::Scalar => Some(self.ty.to_token_stream()),
             Shape::Container { by_ref: true, .. } if shared => {
                 Some(unnamed_lifetimes(&self.ty).to_token_stream())
             }
+            Shape::Container { by_ref: false, .. } if small => Some(self.ty.to_token_stream()),
             Shape::Container { .. } => None,
         }
     }
@@ -105,6 +109,32 @@ impl Signature {
     /// The parameters of reference type, which a pullback takes again.
     pub fn borrowed(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|p| p.borrowed())
+    }
+}
+
+/// How many scalars an array type holds (`[[f64; 3]; 4]`: 12), if its
+/// lengths are literals; `None` for anything but arrays and scalars.
+fn scalars_in(ty: &Type) -> Option<u64> {
+    match ty {
+        Type::Array(a) => {
+            let len = match &a.len {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Int(n),
+                    ..
+                }) => n.base10_parse::<u64>().ok()?,
+                _ => return None,
+            };
+            len.checked_mul(scalars_in(&a.elem)?)
+        }
+        Type::Paren(p) => scalars_in(&p.elem),
+        Type::Group(g) => scalars_in(&g.elem),
+        Type::Path(p) => {
+            let name = p.path.get_ident()?.to_string();
+            let scalar =
+                ["f32", "f64", "bool"].contains(&name.as_str()) || INTS.contains(&name.as_str());
+            scalar.then_some(1)
+        }
+        _ => None,
     }
 }
 
@@ -430,5 +460,38 @@ impl Errors {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_functions_are_passed_scalars_references_and_small_arrays() {
+        let sig: syn::Signature = syn::parse_quote! {
+            fn f<'a>(
+                a: f64, n: usize, on: bool, x: &'a [f64], w: [f64; 4], m: [[f64; 8]; 8],
+                big: [f64; 65], v: Vec<f64>, mut s: f64,
+            ) -> f64
+        };
+        let found: Vec<Option<String>> = parse(&sig)
+            .unwrap()
+            .params
+            .iter()
+            .map(|p| p.copy_type().map(|t| t.to_string()))
+            .collect();
+        let expected = [
+            Some("f64"),
+            Some("usize"),
+            Some("bool"),
+            Some("& [f64]"),
+            Some("[f64 ; 4]"),
+            Some("[[f64 ; 8] ; 8]"),
+            None,
+            None,
+            None,
+        ];
+        assert_eq!(found, expected.map(|t| t.map(String::from)));
     }
 }

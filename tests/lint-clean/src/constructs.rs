@@ -367,3 +367,21 @@ repeated!([x x x x x x x] [
         u + v + t
     }
 );
+
+// The same with a slice and an array: the reverse sweep's chunk functions
+// take the gradients (a `Vec`, an array) by value and return them.
+repeated!([x x x x x x x] [
+    let u = (v * w[0] + u * x[1]).tanh();
+    let v = v * 0.9 + u.sin() * x[2] - w[3] * 0.01;
+    let u = u * w[1] + x[0] * 0.01;
+    let v = v / (1.0 + v * v) + w[2] * u;
+]
+    /// A function of 512 statements of a slice and an array.
+    #[differentiate]
+    fn long_arrays(x: &[f64], w: [f64; 4]) -> f64 {
+        let u = x[0];
+        let v = w[0] * 0.5;
+    } {
+        u + v
+    }
+);
