@@ -125,7 +125,11 @@ impl Chunker<'_> {
         }
         let outer = self.scope.params.iter();
         self.locals = outer.map(|(n, t)| (n.to_string(), t.clone())).collect();
-        let forward_binds = Scan::of(&forward).binds;
+        let forward = statements(forward);
+        let forward_binds = match forward.len() <= self.limit {
+            true => Scan::of(forward.concat()).binds,
+            false => Vec::new(),
+        };
         let forward = self.sweep(forward, &after);
         let output = self.with_imports(output);
         // Bindings of a forward sweep that was not cut are variables the
@@ -139,7 +143,7 @@ impl Chunker<'_> {
         self.locals.insert(d_output.to_string(), ty.clone());
         let mut after = HashSet::new();
         idents(&grads, &mut after);
-        let reverse = self.sweep(reverse, &after);
+        let reverse = self.sweep(statements(reverse), &after);
         let grads = self.with_imports(grads);
         quote! {
             #forward
@@ -152,21 +156,18 @@ impl Chunker<'_> {
 
     /// `stmts`, cut into chunks if there are more than `limit`; `after` is
     /// what the code after them names.
-    fn sweep(&mut self, stmts: TokenStream, after: &HashSet<String>) -> TokenStream {
-        let stmts = statements(stmts);
+    fn sweep(&mut self, stmts: Vec<Vec<TokenTree>>, after: &HashSet<String>) -> TokenStream {
         if stmts.len() <= self.limit {
-            let body: TokenStream = stmts.into_iter().flatten().collect();
-            let imports = self.imports(&[Scan::of(&body)]);
+            let all = [Scan::of(stmts.concat())];
+            let imports = self.imports(&all);
+            let body = body(&all);
             return quote!(#imports #body);
         }
-        let chunks: Vec<Vec<Scan>> = stmts
-            .chunks(self.size)
-            .map(|c| {
-                c.iter()
-                    .map(|s| Scan::of(&s.iter().cloned().collect()))
-                    .collect()
-            })
-            .collect();
+        let mut stmts = stmts.into_iter().map(Scan::of).peekable();
+        let mut chunks: Vec<Vec<Scan>> = Vec::new();
+        while stmts.peek().is_some() {
+            chunks.push(stmts.by_ref().take(self.size).collect());
+        }
         // The last chunk that names each name: after it, nothing reads it.
         let mut last: HashMap<String, usize> = HashMap::new();
         for (k, chunk) in chunks.iter().enumerate() {
@@ -241,7 +242,7 @@ impl Chunker<'_> {
         if let Some(f) = function {
             return f.tokens;
         }
-        let body: TokenStream = stmts.iter().map(|s| s.tokens.clone()).collect();
+        let body = body(stmts);
         let (scalars, owned) = (scalars.iter().map(|h| &h.0), owned.iter().map(|h| &h.0));
         quote! {
             let (#s, #o) = ::neuron::__private::chunk(|| {
@@ -319,7 +320,7 @@ impl Chunker<'_> {
         };
         let (scalar_types, owned_types) = (types(scalars)?, types(owned)?);
         let (name, alias) = ((self.fresh)("chunk_fn"), (self.fresh)("Chunk"));
-        let body: TokenStream = stmts.iter().map(|s| s.tokens.clone()).collect();
+        let body = body(stmts);
         let (scalars, owned) = (scalars.iter().map(|h| &h.0), owned.iter().map(|h| &h.0));
         let params = tuples.iter().map(|(t, a)| quote!(#t: &#a)).chain(params);
         let args = tuples.iter().map(|(t, _)| quote!(&#t)).chain(args);
@@ -370,7 +371,7 @@ impl Chunker<'_> {
 
     /// `tokens` with the names it reads from chunks bound first.
     fn with_imports(&self, tokens: TokenStream) -> TokenStream {
-        let imports = self.imports(&[Scan::of(&tokens)]);
+        let imports = self.imports(&[Scan::of(tokens.clone().into_iter().collect())]);
         if imports.is_empty() {
             tokens
         } else {
@@ -382,14 +383,13 @@ impl Chunker<'_> {
 /// A statement with the names it binds in its block (and whether `mut`) and
 /// the names it reads (every other identifier in it).
 struct Scan {
-    tokens: TokenStream,
+    tokens: Vec<TokenTree>,
     binds: Vec<(Ident, bool)>,
     reads: Vec<Ident>,
 }
 
 impl Scan {
-    fn of(tokens: &TokenStream) -> Scan {
-        let tts: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    fn of(tts: Vec<TokenTree>) -> Scan {
         let mut binds = Vec::new();
         let mut reads = Vec::new();
         let mut starts = true;
@@ -399,12 +399,11 @@ impl Scan {
             // block, up to its `=` or type.
             if starts && matches!(&tts[i], TokenTree::Ident(id) if id == "let") {
                 i += 1;
-                let mut pattern = Vec::new();
+                let start = i;
                 while i < tts.len() && !is_punct(&tts[i], '=') && !is_punct(&tts[i], ':') {
-                    pattern.push(tts[i].clone());
                     i += 1;
                 }
-                pattern_names(pattern.into_iter().collect(), false, &mut binds);
+                pattern_names(tts[start..i].iter().cloned(), false, &mut binds);
                 continue;
             }
             starts = is_punct(&tts[i], ';')
@@ -413,11 +412,19 @@ impl Scan {
             i += 1;
         }
         Scan {
-            tokens: tokens.clone(),
+            tokens: tts,
             binds,
             reads,
         }
     }
+}
+
+/// The statements' tokens, one after the other.
+fn body(stmts: &[Scan]) -> TokenStream {
+    stmts
+        .iter()
+        .flat_map(|s| s.tokens.iter().cloned())
+        .collect()
 }
 
 /// The top-level statements of a block's tokens, each ending at its `;`
@@ -438,7 +445,11 @@ fn statements(tokens: TokenStream) -> Vec<Vec<TokenTree>> {
     out
 }
 
-fn pattern_names(pattern: TokenStream, mut mutable: bool, out: &mut Vec<(Ident, bool)>) {
+fn pattern_names(
+    pattern: impl IntoIterator<Item = TokenTree>,
+    mut mutable: bool,
+    out: &mut Vec<(Ident, bool)>,
+) {
     for tt in pattern {
         match tt {
             TokenTree::Ident(id) if id == "mut" => mutable = true,
@@ -576,9 +587,9 @@ mod tests {
 
     #[test]
     fn tuple_patterns_bind_each_name_and_if_let_binds_none() {
-        let scan = Scan::of(
-            &quote!(let (o, mut pb) = g(x); if let Some(y) = z { w += y; } let k: f64 = 1.0;),
-        );
+        let tokens =
+            quote!(let (o, mut pb) = g(x); if let Some(y) = z { w += y; } let k: f64 = 1.0;);
+        let scan = Scan::of(tokens.into_iter().collect());
         let found: Vec<(String, bool)> = scan
             .binds
             .iter()

@@ -727,6 +727,7 @@ pub struct Fused {
 pub fn items(
     item: &syn::ItemFn,
     sig: &Signature,
+    reserved: &crate::names::Names,
     callers: TokenStream,
     own: Option<TokenStream>,
     fused: Option<Fused>,
@@ -758,7 +759,7 @@ pub fn items(
         .collect();
     // Fresh names: a parameter called `value` or `grads` is passed again
     // after these are bound.
-    let mut fresh = crate::names::Names::new(item);
+    let mut fresh = reserved.clone();
     let (pullback, value, grads) = (
         fresh.fresh("pullback"),
         fresh.fresh("value"),
@@ -777,7 +778,14 @@ pub fn items(
     let doc_value = format!(
         "The value of [`{name}`] and its backward pass ([`{backward}`]) from one forward sweep."
     );
-    let callers_fns = hidden(item, sig, &forward, &|p| p.differentiable(), &callers);
+    let callers_fns = hidden(
+        item,
+        sig,
+        reserved,
+        &forward,
+        &|p| p.differentiable(),
+        &callers,
+    );
     let (wrapped, own_fn) = match own {
         Some(own) => (
             own_name.clone(),
@@ -857,6 +865,7 @@ fn hidden_attributes() -> TokenStream {
 fn hidden(
     item: &syn::ItemFn,
     sig: &Signature,
+    reserved: &crate::names::Names,
     forward: &syn::Ident,
     wrt: &dyn Fn(&Param) -> bool,
     body: &TokenStream,
@@ -865,7 +874,7 @@ fn hidden(
     let reverse = format_ident!("__neuron_reverse_{}", name);
     let output_alias = format_ident!("__neuron_Output_{}", name);
     let forward_fn = forward_fn(item, sig, forward, wrt, body);
-    let mut fresh = crate::names::Names::new(item);
+    let mut fresh = reserved.clone();
     let (pullback, d_output, f) = (
         fresh.fresh("pullback"),
         fresh.fresh("d_output"),

@@ -4,24 +4,27 @@ use crate::context::Context;
 use crate::names::Names;
 use crate::{activity, chunk, emit, fuse, lower, returns, reverse, signature};
 use proc_macro2::TokenStream;
-use quote::{quote, ToTokens};
+use quote::quote;
 use syn::{Error, ItemFn};
 
 pub fn expand(mut item: ItemFn) -> Result<TokenStream, Error> {
     let sig = signature::parse(&item.sig)?;
     strip_param_attributes(&mut item);
+    // Every stage names things apart from what the user wrote: collect that
+    // once (it walks the whole function).
+    let names = Names::new(&item);
     // Callers need a gradient for every float parameter; NAME_backward leaves
     // out the #[no_grad] ones, so when there are any it gets a sweep of its own
     // that does not compute them.
-    let callers = pullback(&item, &sig, &|p| p.differentiable())?;
+    let callers = pullback(&item, &sig, &names, &|p| p.differentiable())?;
     let own = if sig.params.iter().any(|p| p.differentiable() && !p.grad) {
-        Some(pullback(&item, &sig, &|p| p.grad)?)
+        Some(pullback(&item, &sig, &names, &|p| p.grad)?)
     } else {
         None
     };
-    let fused = fused(&item, &sig, &|p| p.grad)?;
-    let d_output = Names::new(&item).fresh("d_output");
-    let generated = emit::items(&item, &sig, callers, own, fused, &d_output);
+    let fused = fused(&item, &sig, &names, &|p| p.grad)?;
+    let d_output = names.clone().fresh("d_output");
+    let generated = emit::items(&item, &sig, &names, callers, own, fused, &d_output);
     Ok(quote! {
         #item
         #generated
@@ -38,9 +41,10 @@ pub fn expand(mut item: ItemFn) -> Result<TokenStream, Error> {
 fn pullback(
     item: &ItemFn,
     sig: &signature::Signature,
+    names: &Names,
     wrt: &dyn Fn(&signature::Param) -> bool,
 ) -> Result<TokenStream, Error> {
-    let body = sweeps(item, sig, wrt, false, |cx, s| {
+    let body = sweeps(item, sig, names, wrt, false, |cx, s| {
         let (fwd, tapes, output) = (s.forward, s.tapes, s.output);
         let (decls, rev, grads) = (s.decls, s.reverse, s.grads);
         let d_output = &s.d_output;
@@ -85,15 +89,14 @@ fn chunk_scope(cx: &Context, sig: &signature::Signature, d_output: &syn::Ident) 
 fn fused(
     item: &ItemFn,
     sig: &signature::Signature,
+    names: &Names,
     wrt: &dyn Fn(&signature::Param) -> bool,
 ) -> Result<Option<emit::Fused>, Error> {
     // Only a `for` loop is fused: without one, do not lower the body again.
-    let mut words = std::collections::HashSet::new();
-    crate::context::idents(&item.block.to_token_stream(), &mut words);
-    if !words.contains("for") {
+    if !has_for_loop(&item.block) {
         return Ok(None);
     }
-    sweeps(item, sig, wrt, true, |_, s| {
+    sweeps(item, sig, names, wrt, true, |_, s| {
         let (decls, tapes, fwd, rev) = (s.decls, s.tapes, s.forward, s.reverse);
         let (output, grads) = (s.output, s.grads);
         emit::Fused {
@@ -124,11 +127,12 @@ struct Sweeps {
 fn sweeps<R>(
     item: &ItemFn,
     sig: &signature::Signature,
+    names: &Names,
     wrt: &dyn Fn(&signature::Param) -> bool,
     fuse: bool,
     arrange: impl FnOnce(&mut Context, Sweeps) -> R,
 ) -> Result<Option<R>, Error> {
-    let mut names = Names::new(item);
+    let mut names = names.clone();
     let body = if returns::needs_rewrite(&item.block) {
         let mut outside = Names::avoiding_all(item);
         let (done, ret) = (outside.fresh("returned"), outside.fresh("result"));
@@ -234,6 +238,19 @@ fn sweeps<R>(
         d_output,
     };
     Ok(Some(arrange(&mut cx, pieces)))
+}
+
+/// Whether `block` holds a `for` loop.
+fn has_for_loop(block: &syn::Block) -> bool {
+    struct Find(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {
+            self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    syn::visit::Visit::visit_block(&mut find, block);
+    find.0
 }
 
 /// The function without `#[no_grad]`, which the compiler must not see.

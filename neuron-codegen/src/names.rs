@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use syn::visit::Visit;
 use syn::Ident;
 
+#[derive(Clone)]
 pub struct Names {
     taken: HashSet<String>,
     /// The next suffix to try for each base, so naming n temporaries is linear.
