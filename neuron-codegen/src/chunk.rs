@@ -633,20 +633,26 @@ mod tests {
             let a = x * 2.0;
             let t = a + 1.0;
             let y = t * t;
+            let on = t > 0.0;
         };
         let reverse = quote! {
-            let d_t = d * 2.0 * t;
+            let d_t = if on { d * 2.0 * t } else { 0.0 };
             let d_x = d_t * 2.0;
         };
-        let f64 = || quote!(f64);
-        let mut scope = untyped();
-        scope.scalars.insert("a".into());
-        scope.types = ["a", "t", "y", "d_x", "d_t"]
-            .into_iter()
-            .map(|n| (n.to_string(), f64()))
-            .collect();
-        scope.params = vec![(ident("x"), Some(f64()))];
-        scope.d_output = (ident("d"), Some(f64()));
+        // Everything typed but `x` or `d`, as asked.
+        let scope = |x: Option<TokenStream>, d: Option<TokenStream>| {
+            let mut scope = untyped();
+            scope.scalars.extend(["a", "on"].map(String::from));
+            scope.types = ["a", "t", "y", "d_x", "d_t"]
+                .into_iter()
+                .map(|n| (n.to_string(), quote!(f64)))
+                .collect();
+            scope.types.insert("on".into(), quote!(bool));
+            scope.params = vec![(ident("x"), x)];
+            scope.d_output = (ident("d"), d);
+            scope
+        };
+        let run = |scope| run_in(scope, forward.clone(), reverse.clone(), 1, 2);
         let expected = quote! {
             type Chunk4 = (f64,);
             #[inline(never)]
@@ -656,12 +662,13 @@ mod tests {
                 ((t,), ())
             }
             let (chunk1, owned2) = chunk_fn3(x);
-            type Chunk8 = (f64,);
+            type Chunk8 = (f64, bool,);
             #[inline(never)]
             fn chunk_fn7(chunk1: &Chunk4) -> (Chunk8, ()) {
                 let t = chunk1.0;
                 let y = t * t;
-                ((y,), ())
+                let on = t > 0.0;
+                ((y, on,), ())
             }
             let (chunk5, owned6) = chunk_fn7(&chunk1);
             (
@@ -669,31 +676,36 @@ mod tests {
                 move |d: f64| {
                     type Chunk12 = (f64,);
                     #[inline(never)]
-                    fn chunk_fn11(chunk1: &Chunk4, d: f64) -> (Chunk12, ()) {
+                    fn chunk_fn11(chunk5: &Chunk8, chunk1: &Chunk4, d: f64) -> (Chunk12, ()) {
+                        let on = chunk5.1;
                         let t = chunk1.0;
-                        let d_t = d * 2.0 * t;
+                        let d_t = if on { d * 2.0 * t } else { 0.0 };
                         let d_x = d_t * 2.0;
                         ((d_x,), ())
                     }
-                    let (chunk9, owned10) = chunk_fn11(&chunk1, d);
+                    let (chunk9, owned10) = chunk_fn11(&chunk5, &chunk1, d);
                     { let d_x = (&chunk9).0; (d_x,) }
                 }
             )
         };
-        let run = |scope| run_in(scope, forward.clone(), reverse.clone(), 1, 2);
-        assert_eq!(run(scope), expected.to_string());
+        assert_eq!(
+            run(scope(Some(quote!(f64)), Some(quote!(f64)))),
+            expected.to_string()
+        );
 
         // `d`'s type unknown: the reverse sweep's chunk, which reads it, is
         // a closure.
-        let mut scope = untyped();
-        scope.scalars.insert("a".into());
-        scope.types = ["a", "t", "y", "d_x", "d_t"]
-            .into_iter()
-            .map(|n| (n.to_string(), f64()))
-            .collect();
-        scope.params = vec![(ident("x"), Some(f64()))];
-        let out = run(scope);
+        let out = run(scope(Some(quote!(f64)), None));
         assert_eq!(out.matches("fn chunk_fn").count(), 2, "{out}");
         assert_eq!(out.matches("__private :: chunk").count(), 1, "{out}");
+
+        // `x`'s type unknown: the first chunk is a closure, and the next is a
+        // function passed that closure's result by value.
+        let out = run(scope(None, Some(quote!(f64))));
+        assert_eq!(out.matches("fn chunk_fn").count(), 2, "{out}");
+        assert_eq!(out.matches("__private :: chunk").count(), 1, "{out}");
+        let passed = "fn chunk_fn5 (t : f64) -> (Chunk6 , ()) { let y = t * t ;";
+        assert!(out.contains(passed), "{out}");
+        assert!(out.contains("chunk_fn5 ((& chunk1) . 0)"), "{out}");
     }
 }
