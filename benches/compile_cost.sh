@@ -58,8 +58,9 @@ neuron = { path = "$ROOT" }
 
 [workspace]
 
-# As the README recommends: the macro's compiler and the token crates it
-# calls into optimised in both profiles.
+# As the README recommends for functions of thousands of statements: the
+# macro's compiler and the token crates it calls into optimised, in both
+# profiles.
 [profile.dev.package.neuron-codegen]
 opt-level = 3
 [profile.dev.package.proc-macro2]
