@@ -250,3 +250,56 @@ fn a_512_statement_function_of_arrays_cut_into_functions() {
         |p| long_arrays_dual(&p[..3], [p[3], p[4], p[5], p[6]]),
     );
 }
+
+// 4 statements × 2^7 = 512 in a row with a branch in each: the reverse
+// sweep reads each arm's values from tapes (one-element arrays and a
+// counter), which the chunk functions take by value and hand on.
+repeated!([x x x x x x x] [
+    let u = (v * a + u * 0.5).tanh();
+    let v = if u > 0.0 { v * 0.9 + u.sin() * b } else { v * 0.8 - u };
+    t = t * 0.5 + u * 0.03;
+    let v = v + t * 0.001;
+]
+    #[differentiate]
+    fn long_branches(x: f64, a: f64, b: f64) -> f64 {
+        let u = x;
+        let v = x * 0.5;
+        let mut t = 0.0;
+    } {
+        u + v + t
+    }
+);
+
+repeated!([x x x x x x x] [
+    let u = (v * a + u * 0.5).tanh();
+    let v = if u.re > 0.0 { v * 0.9 + u.sin() * b } else { v * 0.8 - u };
+    t = t * 0.5 + u * 0.03;
+    let v = v + t * 0.001;
+]
+    fn long_branches_dual(x: Dual64, a: Dual64, b: Dual64) -> Dual64 {
+        let u = x;
+        let v = x * 0.5;
+        let mut t = c(0.0);
+    } {
+        u + v + t
+    }
+);
+
+#[test]
+fn a_512_statement_function_with_branches_cut_into_functions() {
+    check_scalar(
+        "long_branches",
+        805,
+        |r| uniform_vec(r, 3, -1.0, 1.0),
+        |p| long_branches(p[0], p[1], p[2]),
+        |p, d| {
+            let (v, (gx, ga, gb)) = long_branches_value_and_backward(p[0], p[1], p[2], d);
+            (v, vec![gx, ga, gb])
+        },
+        |p, d| {
+            let (gx, ga, gb) = long_branches_backward(p[0], p[1], p[2], d);
+            vec![gx, ga, gb]
+        },
+        |p| long_branches_dual(p[0], p[1], p[2]),
+    );
+}

@@ -28,7 +28,7 @@
 //! front end a sweep of closures is still one body. Where everything a chunk
 //! takes in and hands on is a scalar of known type (see `Scope`), the chunk
 //! is a function item instead, a body of its own (see `Chunker::function`).
-//! Arrays, tapes and pullbacks keep the closure.
+//! Local arrays, tapes of arrays and pullbacks keep the closure.
 //!
 //! This works on the emitted tokens and knows nothing of the IR beyond the
 //! names' types: a name counts as read wherever it appears, which can only

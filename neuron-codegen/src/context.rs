@@ -461,8 +461,8 @@ impl<'a> Context<'a> {
     }
 
     /// The types of the names the sweeps bind, where known: floats,
-    /// booleans, tape counters, the parameters' gradients (an integer's type
-    /// is left to inference). A chunk whose inputs and results all have one
+    /// booleans, tapes of them, tape counters, the parameters' gradients (an
+    /// integer's type is left to inference). A chunk whose inputs and results all have one
     /// can be a function of its own (see `chunk`). A name bound with two
     /// types is left out.
     pub fn known_types(&self) -> HashMap<String, TokenStream> {
@@ -487,6 +487,26 @@ impl<'a> Context<'a> {
         }
         typed.extend(self.adj_value.values().map(|a| (a, Some(float.clone()))));
         typed.extend(self.counters.values().map(|c| (c, Some(quote!(usize)))));
+        // Tapes of floats and booleans, as `emit::tapes` declares them.
+        let tape = |elem: Option<TokenStream>, b: BlockId| {
+            let elem = elem?;
+            Some(match self.tape_size(b) {
+                Some(n) => {
+                    let n = proc_macro2::Literal::u64_unsuffixed(n);
+                    quote!([#elem; #n])
+                }
+                None => quote!(::std::vec::Vec<#elem>),
+            })
+        };
+        for (&v, t) in &self.tape_names {
+            let value = &self.ir.values[v];
+            typed.push((t, tape(of(value.ty), value.block)));
+        }
+        for (&m, t) in &self.mem_tape_names {
+            let mem = &self.ir.mems[m];
+            let scalar = mem.rank == Some(0) && mem.elem == Ty::Float;
+            typed.push((t, tape(Some(float.clone()).filter(|_| scalar), mem.block)));
+        }
         let mut out: HashMap<String, Option<TokenStream>> = HashMap::new();
         for (name, ty) in typed {
             let agrees = |seen: &Option<TokenStream>| {

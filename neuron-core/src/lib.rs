@@ -271,7 +271,7 @@ pub mod __private {
     /// The compiler's back end takes time superlinear in the size of one
     /// function, so the generated code of a function with thousands of
     /// statements is cut into chunks. A chunk that passes on only values of
-    /// known type is a nested `fn`; the others (arrays, tapes, pullbacks)
+    /// known type is a nested `fn`; the others (local arrays, pullbacks)
     /// are closures run through this. `inline(never)` keeps the optimiser
     /// from gluing them back together.
     #[inline(never)]

@@ -385,3 +385,22 @@ repeated!([x x x x x x x] [
         u + v
     }
 );
+
+// The same with a branch in each repetition: the chunk functions take and
+// hand on the arms' tapes.
+repeated!([x x x x x x x] [
+    let u = (v * a + u * 0.5).tanh();
+    let v = if u > 0.0 { v * 0.9 + u.sin() * b } else { v * 0.8 - u };
+    t = t * 0.5 + u * 0.03;
+    let v = v + t * 0.001;
+]
+    /// A function of 512 statements, with a branch in each 4.
+    #[differentiate]
+    fn long_branches(x: f64, a: f64, b: f64) -> f64 {
+        let u = x;
+        let v = x * 0.5;
+        let mut t = 0.0;
+    } {
+        u + v + t
+    }
+);
