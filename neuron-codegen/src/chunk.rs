@@ -26,7 +26,7 @@
 //!
 //! Closures are type-checked with the function around them, so for rustc's
 //! front end a sweep of closures is still one body. Where everything a chunk
-//! takes in and hands on is a scalar of known type (see `Scope`), the chunk
+//! takes in and hands on has a type the macro knows (see `Scope`), the chunk
 //! is a function item instead, a body of its own (see `Chunker::function`).
 //! Local arrays, tapes of arrays and pullbacks keep the closure.
 //!
@@ -91,6 +91,27 @@ struct Provider {
     alias: Option<Ident>,
 }
 
+impl Provider {
+    /// The name's value read from outside the chunk that returned it:
+    /// `(&tuple).3` for a scalar (borrowing the whole tuple), `tuple.3` for
+    /// a value that is moved.
+    fn value(&self) -> TokenStream {
+        let (t, f) = (&self.tuple, syn::Index::from(self.field));
+        match self.scalar {
+            true => quote!((&#t).#f),
+            false => quote!(#t.#f),
+        }
+    }
+
+    /// `mut`, if the name is handed on from chunk to chunk.
+    fn binding(&self) -> TokenStream {
+        match self.mutable {
+            true => quote!(mut),
+            false => quote!(),
+        }
+    }
+}
+
 /// A chunk as a function (see `Chunker::function`).
 struct Function {
     /// The type alias, the function and the call of it.
@@ -125,8 +146,9 @@ impl Chunker<'_> {
         }
         let outer = self.scope.params.iter();
         self.locals = outer.map(|(n, t)| (n.to_string(), t.clone())).collect();
-        let forward = statements(forward);
-        let forward_binds = match forward.len() <= self.limit {
+        let (forward, reverse) = (statements(forward), statements(reverse));
+        // Only chunks of the reverse sweep can read an uncut forward's names.
+        let forward_binds = match forward.len() <= self.limit && reverse.len() > self.limit {
             true => Scan::of(forward.concat()).binds,
             false => Vec::new(),
         };
@@ -143,7 +165,7 @@ impl Chunker<'_> {
         self.locals.insert(d_output.to_string(), ty.clone());
         let mut after = HashSet::new();
         idents(&grads, &mut after);
-        let reverse = self.sweep(statements(reverse), &after);
+        let reverse = self.sweep(reverse, &after);
         let grads = self.with_imports(grads);
         quote! {
             #forward
@@ -254,8 +276,8 @@ impl Chunker<'_> {
     }
 
     /// The chunk as a function of its own, if everything it takes in and
-    /// hands on is a `Copy` scalar of known type (or a shared reference
-    /// parameter). rustc type-checks a closure as part of the function around
+    /// hands on has a known type (`Scope::types`, `Scope::params`,
+    /// `d_output`). rustc type-checks a closure as part of the function around
     /// it, so however many chunks there are, a sweep of closures is one body
     /// to it, and its work grows faster than the body does; for incremental
     /// builds it also hashed that body's results once per closure. A function
@@ -290,10 +312,10 @@ impl Chunker<'_> {
         for n in self.free_reads(stmts) {
             let key = n.to_string();
             if let Some(p) = self.providers.get(&key) {
-                let (t, f) = (&p.tuple, syn::Index::from(p.field));
-                let m = if p.mutable { quote!(mut) } else { quote!() };
+                let m = p.binding();
                 match &p.alias {
                     Some(alias) => {
+                        let (t, f) = (&p.tuple, syn::Index::from(p.field));
                         if !tuples.iter().any(|(u, _)| *u == t) {
                             tuples.push((t, alias));
                         }
@@ -302,11 +324,7 @@ impl Chunker<'_> {
                     None => {
                         let ty = type_of(&n)?;
                         params.push(quote!(#m #n: #ty));
-                        args.push(if p.scalar {
-                            quote!((&#t).#f)
-                        } else {
-                            quote!(#t.#f)
-                        });
+                        args.push(p.value());
                     }
                 }
             } else if let Some(local) = self.locals.get(&key) {
@@ -360,10 +378,8 @@ impl Chunker<'_> {
         let mut out = TokenStream::new();
         for n in self.free_reads(stmts) {
             if let Some(p) = self.providers.get(&n.to_string()) {
-                let (t, f) = (&p.tuple, syn::Index::from(p.field));
-                let m = if p.mutable { quote!(mut) } else { quote!() };
-                let t = if p.scalar { quote!((&#t)) } else { quote!(#t) };
-                out.extend(quote!(let #m #n = #t.#f;));
+                let (m, value) = (p.binding(), p.value());
+                out.extend(quote!(let #m #n = #value;));
             }
         }
         out
