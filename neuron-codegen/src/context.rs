@@ -462,9 +462,9 @@ impl<'a> Context<'a> {
 
     /// The types of the names the sweeps bind, where known: floats,
     /// booleans, tapes of them, tape counters, the parameters' gradients (an
-    /// integer's type is left to inference). A chunk whose inputs and results all have one
-    /// can be a function of its own (see `chunk`). A name bound with two
-    /// types is left out.
+    /// integer's type is left to inference). A chunk whose inputs and
+    /// results all have one can be a function of its own (see `chunk`). A
+    /// name bound with two types is left out.
     pub fn known_types(&self) -> HashMap<String, TokenStream> {
         let float = self.float();
         let of = |t: Ty| match t {

@@ -68,9 +68,8 @@ fn pullback(
 
 /// What the chunker needs to know of the sweeps' names (see `chunk::Scope`).
 fn chunk_scope(cx: &Context, sig: &signature::Signature, d_output: &syn::Ident) -> chunk::Scope {
-    let float = &sig.float;
-    let scalar_output =
-        matches!(&sig.output, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident(float));
+    let output = &sig.output;
+    let scalar_output = signature::output_is_scalar(output);
     chunk::Scope {
         scalars: cx.scalar_names(),
         types: cx.known_types(),
@@ -79,7 +78,7 @@ fn chunk_scope(cx: &Context, sig: &signature::Signature, d_output: &syn::Ident) 
             .iter()
             .map(|p| (p.name.clone(), p.copy_type()))
             .collect(),
-        d_output: (d_output.clone(), scalar_output.then(|| quote!(#float))),
+        d_output: (d_output.clone(), scalar_output.then(|| quote!(#output))),
     }
 }
 

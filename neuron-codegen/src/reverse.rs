@@ -302,11 +302,11 @@ fn pops(cx: &mut Context, b: &Block, rev: &TokenStream) -> TokenStream {
 /// Whether float arithmetic `inst` (in `b`) finds its float operands at hand
 /// in the reverse sweep: constants, loop variables, values of enclosing
 /// blocks, loads from read-only memory (`free_loads`), or values the reverse
-/// code of `b` reads anyway (`direct`). Recomputing a chain instead would redo work the
-/// forward sweep did (the network's `x0 * w1[j] + x1 * w1[64 + j] + b1[j]`,
-/// five loads and four operations, to get one ReLU input) where saving the
-/// result costs one store and one load. Anything else is recomputed as
-/// `recomputable` says.
+/// code of `b` reads anyway (`direct`). Recomputing a chain instead would
+/// redo work the forward sweep did (the network's `x0 * w1[j] + x1 *
+/// w1[64 + j] + b1[j]`, five loads and four operations, to get one ReLU
+/// input) where saving the result costs one store and one load. Anything
+/// else is recomputed as `recomputable` says.
 fn operands_at_hand(
     cx: &Context,
     b: &Block,

@@ -51,17 +51,17 @@ impl Param {
     }
 
     /// The type a function of the sweep's (see `chunk`) is passed this
-    /// parameter as, by copy: scalars, shared references, and arrays of at
-    /// most `MAX_COPIED` scalars. `None` for the others (a `Vec`, a larger
-    /// array), which only a closure can read without copying or moving.
+    /// parameter as, by copy: scalars, references (`classify` admits only
+    /// shared ones), and arrays of at most `MAX_COPIED` scalars. `None` for
+    /// the others (a `Vec`, a larger array), which only a closure can read
+    /// without copying or moving.
     pub fn copy_type(&self) -> Option<TokenStream> {
         const MAX_COPIED: u64 = 64;
-        let shared = matches!(&self.ty, Type::Reference(r) if r.mutability.is_none());
         let small = scalars_in(&self.ty).is_some_and(|n| n <= MAX_COPIED);
         match self.shape {
             _ if self.mutable => None,
             Shape::Scalar => Some(self.ty.to_token_stream()),
-            Shape::Container { by_ref: true, .. } if shared => {
+            Shape::Container { by_ref: true, .. } => {
                 Some(unnamed_lifetimes(&self.ty).to_token_stream())
             }
             Shape::Container { by_ref: false, .. } if small => Some(self.ty.to_token_stream()),
@@ -112,28 +112,19 @@ impl Signature {
     }
 }
 
-/// How many scalars an array type holds (`[[f64; 3]; 4]`: 12), if its
-/// lengths are literals; `None` for anything but arrays and scalars.
+/// How many scalars an accepted parameter type (see `classify`) holds if it
+/// is an array with literal lengths (`[[f64; 3]; 4]`: 12) or a scalar;
+/// `None` for anything else (`Vec`s, slices, references).
 fn scalars_in(ty: &Type) -> Option<u64> {
     match ty {
         Type::Array(a) => {
-            let len = match &a.len {
-                syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Int(n),
-                    ..
-                }) => n.base10_parse::<u64>().ok()?,
-                _ => return None,
-            };
+            let len = crate::lower::int_literal(a.len.to_token_stream())?;
             len.checked_mul(scalars_in(&a.elem)?)
         }
         Type::Paren(p) => scalars_in(&p.elem),
         Type::Group(g) => scalars_in(&g.elem),
-        Type::Path(p) => {
-            let name = p.path.get_ident()?.to_string();
-            let scalar =
-                ["f32", "f64", "bool"].contains(&name.as_str()) || INTS.contains(&name.as_str());
-            scalar.then_some(1)
-        }
+        // A plain name there is a scalar; `Vec<T>` has arguments.
+        Type::Path(p) => p.path.get_ident().map(|_| 1),
         _ => None,
     }
 }
