@@ -231,3 +231,49 @@ fn overlapping_rows_add_both_contributions() {
         |p| overlapping_rows_dual(&p[..10], darr(&p[10..])),
     );
 }
+
+/// A local array filled by a loop right after `[0.0; 4]`: the fill's reverse
+/// takes each element's adjoint without resetting it. The fill reads
+/// elements not yet stored (`h[3 - j]` for `j < 2`), and a second loop
+/// overwrites the array, so its stores keep their reset.
+#[differentiate]
+fn fill_then_overwrite(x: [f64; 4], w: f64) -> f64 {
+    let mut h = [0.0; 4];
+    for j in 0..4 {
+        h[j] = (x[j] * w).sin() + 0.5 * h[3 - j];
+    }
+    for k in 0..4 {
+        h[k] = h[k] * h[3 - k] + w;
+    }
+    h[0] * h[1] + h[2] * h[3]
+}
+
+fn fill_then_overwrite_dual(x: [Dual64; 4], w: Dual64) -> Dual64 {
+    let mut h = [c(0.0); 4];
+    for j in 0..4 {
+        h[j] = (x[j] * w).sin() + h[3 - j] * 0.5;
+    }
+    for k in 0..4 {
+        h[k] = h[k] * h[3 - k] + w;
+    }
+    h[0] * h[1] + h[2] * h[3]
+}
+
+#[test]
+fn a_filled_array_then_overwritten() {
+    check_scalar(
+        "fill_then_overwrite",
+        509,
+        |r| uniform_vec(r, 5, -2.0, 2.0),
+        |p| fill_then_overwrite(arr(&p[..4]), p[4]),
+        |p, d| {
+            let (v, (dx, dw)) = fill_then_overwrite_value_and_backward(arr(&p[..4]), p[4], d);
+            (v, [dx.to_vec(), vec![dw]].concat())
+        },
+        |p, d| {
+            let (dx, dw) = fill_then_overwrite_backward(arr(&p[..4]), p[4], d);
+            [dx.to_vec(), vec![dw]].concat()
+        },
+        |p| fill_then_overwrite_dual(darr(&p[..4]), p[4]),
+    );
+}

@@ -62,6 +62,9 @@ pub struct Context<'a> {
     /// Loads whose adjoint is the only contribution to the gradient
     /// elements they write (see `unique`).
     pub only_contributions: HashSet<ValueId>,
+    /// Stores `m[var]` whose reverse need not reset the element's adjoint
+    /// (see `unique::first_stores`), as (array, loop variable).
+    pub first_stores: HashSet<(MemId, ValueId)>,
     /// Reads `m[index]` of the reverse loop being generated that go through
     /// a row slice taken before it (see `reverse::row_slices`).
     pub rows: HashMap<(MemId, ValueId), Row>,
@@ -154,6 +157,7 @@ impl<'a> Context<'a> {
             taped_mems: HashSet::new(),
             first_writes: FirstWrites::default(),
             only_contributions: crate::unique::only_contributions(ir),
+            first_stores: crate::unique::first_stores(ir),
             rows: HashMap::new(),
             mem_tape_names: HashMap::new(),
             fused: None,

@@ -681,6 +681,12 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             } else {
                 quote!()
             };
+            // Nothing reads the element's adjoint again after a first store.
+            if let [i] = index[..] {
+                if cx.first_stores.contains(&(*mem, i)) {
+                    return take;
+                }
+            }
             quote!(#take #dm #idx = -0.0;)
         }
         Inst::CopyInto {

@@ -11,6 +11,12 @@
 //! plus anything the loops do not change, with coefficients that keep the
 //! loops apart: each larger than what the loops with smaller coefficients
 //! can add up to (`i * 64 + j` with `j` in `0..64`).
+//!
+//! The same holds, the other way round, for a local array filled by a loop
+//! right after a constant initialisation (`let mut h = [0.0; 64]; for j in
+//! 0..64 { h[j] = … }`): the reverse of each store takes the element's
+//! adjoint, and nothing reads that element's adjoint afterwards, so the
+//! store's reverse need not reset it to zero (`first_stores`).
 
 use crate::context::{children, nested_definitions};
 use crate::ir::*;
@@ -207,5 +213,179 @@ fn invariant(defs: &Defs, vars: &HashSet<ValueId>, v: ValueId) -> bool {
         Some((Op::Const(_), _)) => int_const(defs, v).is_some(),
         Some((_, [])) => false,
         Some((_, args)) => args.iter().all(|a| invariant(defs, vars, *a)),
+    }
+}
+
+/// The stores `m[var] = …` whose element's adjoint nothing reads after the
+/// store's reverse takes it, as (array, loop variable): a local array with
+/// a constant initialiser (whose reverse reads no adjoint), filled by the
+/// first instruction after it to touch it, a `for` loop over `var` that
+/// stores `m[var]` directly in its body and only reads `m` otherwise. Each
+/// element is stored once (`var` differs every iteration); the adjoint is
+/// declared with the array's block, so every instance starts from zero; the
+/// reverse of what ran before the store (the loop's earlier iterations and
+/// reads, the instructions between) only adds to `d_m`, or touches
+/// other elements.
+pub fn first_stores(ir: &Ir) -> HashSet<(MemId, ValueId)> {
+    let mut out = HashSet::new();
+    first_stores_in(ir, &ir.body, &mut out);
+    out
+}
+
+fn first_stores_in(ir: &Ir, b: &Block, out: &mut HashSet<(MemId, ValueId)>) {
+    for (k, inst) in b.insts.iter().enumerate() {
+        if let Inst::Init {
+            mem,
+            init: MemInit::Verbatim(_) | MemInit::VecRepeat { .. },
+        } = inst
+        {
+            let next = b.insts[k + 1..].iter().find(|i| touches(i, *mem));
+            if let Some(Inst::For { var, body, .. }) = next {
+                if fills(body, *mem, *var) && matches!(ir.mems[*mem].origin, MemOrigin::Local) {
+                    out.insert((*mem, *var));
+                }
+            }
+        }
+        for c in children(inst) {
+            first_stores_in(ir, c, out);
+        }
+    }
+}
+
+/// Whether `body` stores `m[var]` once, as one of its own instructions, and
+/// otherwise only loads from `m`.
+fn fills(body: &Block, m: MemId, var: ValueId) -> bool {
+    let mut stores = 0;
+    for inst in &body.insts {
+        match inst {
+            Inst::Store { mem, index, .. } if *mem == m && index[..] == [var] => stores += 1,
+            _ if !only_loads(inst, m) => return false,
+            _ => {}
+        }
+    }
+    stores == 1
+}
+
+/// Whether `inst` and the instructions nested in it use `m` only by loads.
+fn only_loads(inst: &Inst, m: MemId) -> bool {
+    matches!(inst, Inst::Load { .. })
+        || !own_use(inst, m)
+            && children(inst)
+                .iter()
+                .all(|c| c.insts.iter().all(|i| only_loads(i, m)))
+}
+
+/// Whether `inst` itself, not a block it holds, uses `m` other than by a load.
+fn own_use(inst: &Inst, m: MemId) -> bool {
+    match inst {
+        Inst::Load { .. } => false,
+        Inst::Store { mem, .. } => *mem == m,
+        Inst::Init { mem, init } => {
+            *mem == m || matches!(init, MemInit::Copy { from, .. } if *from == m)
+        }
+        Inst::CopyInto { mem, from, .. } => *mem == m || *from == m,
+        Inst::Def {
+            op: Op::Len(x) | Op::Snapshot(x),
+            ..
+        } => *x == m,
+        Inst::Call { args, out, .. } => {
+            *out == m
+                || args
+                    .iter()
+                    .any(|a| matches!(a, Arg::Mem { mem, .. } if *mem == m))
+        }
+        _ => false,
+    }
+}
+
+/// Whether `inst`, or an instruction nested in it, uses `m` in any way.
+fn touches(inst: &Inst, m: MemId) -> bool {
+    let load = matches!(inst, Inst::Load { mem, .. } if *mem == m);
+    load || own_use(inst, m)
+        || children(inst)
+            .iter()
+            .any(|c| c.insts.iter().any(|i| touches(i, m)))
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// The macro's expansion of `f`, as text.
+    fn expand(f: proc_macro2::TokenStream) -> String {
+        crate::differentiate(quote!(), f).to_string()
+    }
+
+    /// Whether the reverse of a store `h[var] = …` resets the element's adjoint.
+    fn resets(out: &str, var: &str) -> bool {
+        assert!(out.contains(&format!("d_h [{var}]")), "{out}");
+        out.contains(&format!("d_h [{var}] = - 0.0"))
+    }
+
+    #[test]
+    fn a_loop_filling_a_zeroed_array_needs_no_reset() {
+        let out = expand(quote! {
+            fn f(x: [f64; 4]) -> f64 {
+                let mut h = [0.0; 4];
+                for j in 0..4 {
+                    h[j] = x[j].sin() + h[3 - j];
+                }
+                for k in 0..4 {
+                    h[k] = h[k] * h[3 - k];
+                }
+                h[0] * h[3]
+            }
+        });
+        assert!(!resets(&out, "j"), "{out}");
+        // The second loop overwrites what the first stored.
+        assert!(resets(&out, "k"), "{out}");
+    }
+
+    #[test]
+    fn other_stores_keep_their_reset() {
+        let cases = [
+            // The initialiser holds values, whose reverse reads the adjoint.
+            quote! {
+                fn f(x: [f64; 4]) -> f64 {
+                    let mut h = [x[0], x[1], x[2], x[3]];
+                    for j in 0..4 { h[j] = x[j].sin(); }
+                    h[0] * h[3]
+                }
+            },
+            // Stored before the loop.
+            quote! {
+                fn f(x: [f64; 4]) -> f64 {
+                    let mut h = [0.0; 4];
+                    h[1] = x[0];
+                    for j in 0..4 { h[j] = x[j].sin(); }
+                    h[0] * h[1]
+                }
+            },
+            // Stored in a branch.
+            quote! {
+                fn f(x: [f64; 4]) -> f64 {
+                    let mut h = [0.0; 4];
+                    for j in 0..4 {
+                        if x[j] > 0.0 { h[j] = x[j].sin(); }
+                    }
+                    h[0] * h[3]
+                }
+            },
+            // Stored twice in one iteration.
+            quote! {
+                fn f(x: [f64; 4]) -> f64 {
+                    let mut h = [0.0; 4];
+                    for j in 0..4 {
+                        h[j] = x[j].sin();
+                        h[j] = h[j] * x[j];
+                    }
+                    h[0] * h[3]
+                }
+            },
+        ];
+        for f in cases {
+            let out = expand(f);
+            assert!(resets(&out, "j"), "{out}");
+        }
     }
 }
