@@ -277,3 +277,72 @@ fn a_filled_array_then_overwritten() {
         |p| fill_then_overwrite_dual(darr(&p[..4]), p[4]),
     );
 }
+
+/// Buffers each iteration of the outer loop overwrites before reading: the
+/// forward sweep zero-fills them once, before the loop. The second buffer
+/// reuses the name `h` after a scalar `h` shadowed the first.
+#[differentiate]
+fn refilled_buffers(x: [f64; 4], w: f64) -> f64 {
+    let mut total = 0.0;
+    for n in 0..3 {
+        let mut h = [0.0; 4];
+        for j in 0..4 {
+            h[j] = (x[j] * w + n as f64).tanh();
+        }
+        total += h[n] * h[3] + h[0];
+    }
+    let h = total * 2.0;
+    let mut s = 0.0;
+    for i in 0..2 {
+        let mut h = [0.0; 4];
+        for j in 0..4 {
+            h[j] = x[j] * w * (i as f64 + 1.0);
+        }
+        for j in 0..4 {
+            s += h[j] * h[3 - j];
+        }
+    }
+    h + s
+}
+
+fn refilled_buffers_dual(x: [Dual64; 4], w: Dual64) -> Dual64 {
+    let mut total = c(0.0);
+    for n in 0..3 {
+        let mut h = [c(0.0); 4];
+        for j in 0..4 {
+            h[j] = (x[j] * w + n as f64).tanh();
+        }
+        total += h[n] * h[3] + h[0];
+    }
+    let h = total * 2.0;
+    let mut s = c(0.0);
+    for i in 0..2 {
+        let mut h = [c(0.0); 4];
+        for j in 0..4 {
+            h[j] = x[j] * w * (i as f64 + 1.0);
+        }
+        for j in 0..4 {
+            s += h[j] * h[3 - j];
+        }
+    }
+    h + s
+}
+
+#[test]
+fn buffers_refilled_every_iteration() {
+    check_scalar(
+        "refilled_buffers",
+        510,
+        |r| uniform_vec(r, 5, -1.5, 1.5),
+        |p| refilled_buffers(arr(&p[..4]), p[4]),
+        |p, d| {
+            let (v, (dx, dw)) = refilled_buffers_value_and_backward(arr(&p[..4]), p[4], d);
+            (v, [dx.to_vec(), vec![dw]].concat())
+        },
+        |p, d| {
+            let (dx, dw) = refilled_buffers_backward(arr(&p[..4]), p[4], d);
+            [dx.to_vec(), vec![dw]].concat()
+        },
+        |p| refilled_buffers_dual(darr(&p[..4]), p[4]),
+    );
+}

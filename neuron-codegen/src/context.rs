@@ -65,6 +65,9 @@ pub struct Context<'a> {
     /// Stores `m[var]` whose reverse need not reset the element's adjoint
     /// (see `unique::first_stores`), as (array, loop variable).
     pub first_stores: HashSet<(MemId, ValueId)>,
+    /// Local arrays the forward sweep declares before the top-level loop
+    /// around them, by that loop's body (see `unique::refilled`).
+    pub refilled: HashMap<BlockId, Vec<MemId>>,
     /// Reads `m[index]` of the reverse loop being generated that go through
     /// a row slice taken before it (see `reverse::row_slices`).
     pub rows: HashMap<(MemId, ValueId), Row>,
@@ -158,6 +161,7 @@ impl<'a> Context<'a> {
             first_writes: FirstWrites::default(),
             only_contributions: crate::unique::only_contributions(ir),
             first_stores: crate::unique::first_stores(ir),
+            refilled: crate::unique::refilled(ir),
             rows: HashMap::new(),
             mem_tape_names: HashMap::new(),
             fused: None,

@@ -172,6 +172,45 @@ impl Forward {
         })
     }
 
+    /// `let mut m = …;` for memory object `m`'s initialisation.
+    fn init(&mut self, cx: &Context, mem: MemId, init: &MemInit) -> TokenStream {
+        let m = cx.mem(mem);
+        let mutability = if cx.ir.mems[mem].mutated {
+            quote!(mut)
+        } else {
+            quote!()
+        };
+        let rhs = match init {
+            MemInit::Verbatim(t) => t.clone(),
+            MemInit::List(vs) => {
+                let vs = vs.iter().map(|v| self.operand(cx, *v, Prec::Other));
+                quote!([#(#vs),*])
+            }
+            MemInit::Copy { from, index } => {
+                let f = cx.mem(*from);
+                let idx = self.index_path(cx, index);
+                quote!(#f #idx)
+            }
+            MemInit::Scalar(v) => self.operand(cx, *v, Prec::Other),
+            MemInit::VecRepeat { elem, len } => {
+                let n = self.operand(cx, *len, Prec::Other);
+                quote!(::std::vec![#elem; #n])
+            }
+        };
+        // The type the user wrote, or the float type of a float
+        // scalar, so `t.hypot(…)` on a literal-initialised `t` is not
+        // ambiguous.
+        let annotation = match cx.ir.annotations.get(&mem) {
+            Some(t) => quote!(: #t),
+            None if cx.ir.mems[mem].elem == Ty::Float && matches!(init, MemInit::Scalar(_)) => {
+                let f = cx.float();
+                quote!(: #f)
+            }
+            None => quote!(),
+        };
+        quote!(let #mutability #m #annotation = #rhs;)
+    }
+
     fn inst(&mut self, cx: &mut Context, inst: &Inst) -> TokenStream {
         match inst {
             Inst::Def { dst, op, args } => {
@@ -212,45 +251,9 @@ impl Forward {
                 let (idx, fidx) = (self.index_path(cx, index), self.index_path(cx, from_index));
                 quote!(#m #idx = #f #fidx;)
             }
-            Inst::Init { mem, init } => {
-                let m = cx.mem(*mem);
-                let mutability = if cx.ir.mems[*mem].mutated {
-                    quote!(mut)
-                } else {
-                    quote!()
-                };
-                let rhs = match init {
-                    MemInit::Verbatim(t) => t.clone(),
-                    MemInit::List(vs) => {
-                        let vs = vs.iter().map(|v| self.operand(cx, *v, Prec::Other));
-                        quote!([#(#vs),*])
-                    }
-                    MemInit::Copy { from, index } => {
-                        let f = cx.mem(*from);
-                        let idx = self.index_path(cx, index);
-                        quote!(#f #idx)
-                    }
-                    MemInit::Scalar(v) => self.operand(cx, *v, Prec::Other),
-                    MemInit::VecRepeat { elem, len } => {
-                        let n = self.operand(cx, *len, Prec::Other);
-                        quote!(::std::vec![#elem; #n])
-                    }
-                };
-                // The type the user wrote, or the float type of a float
-                // scalar, so `t.hypot(…)` on a literal-initialised `t` is not
-                // ambiguous.
-                let annotation = match cx.ir.annotations.get(mem) {
-                    Some(t) => quote!(: #t),
-                    None if cx.ir.mems[*mem].elem == Ty::Float
-                        && matches!(init, MemInit::Scalar(_)) =>
-                    {
-                        let f = cx.float();
-                        quote!(: #f)
-                    }
-                    None => quote!(),
-                };
-                quote!(let #mutability #m #annotation = #rhs;)
-            }
+            // Declared before the top-level loop around it (see `Inst::For`).
+            Inst::Init { mem, .. } if cx.refilled.values().any(|ms| ms.contains(mem)) => quote!(),
+            Inst::Init { mem, init } => self.init(cx, *mem, init),
             Inst::For {
                 var,
                 lo,
@@ -285,7 +288,20 @@ impl Forward {
                 } else {
                     quote!(_)
                 };
-                quote!(#before #reserve for #var in #range { #inner })
+                let Some(refilled) = cx.refilled.get(&body.id) else {
+                    return quote!(#before #reserve for #var in #range { #inner });
+                };
+                // Arrays each iteration overwrites whole before reading:
+                // zero-filled once, in a block of their own so that the
+                // chunker keeps them with the loop.
+                let lets: TokenStream = refilled
+                    .iter()
+                    .map(|m| match init_of(&cx.ir.body, *m) {
+                        Some(init) => self.init(cx, *m, init),
+                        None => quote!(),
+                    })
+                    .collect();
+                quote!(#before #reserve { #lets for #var in #range { #inner } })
             }
             Inst::While {
                 cond,
@@ -346,6 +362,14 @@ impl Forward {
 }
 
 /// Whether a call is the function calling itself by name.
+/// The initialisation of memory object `m`, wherever in `b` it is.
+fn init_of(b: &Block, m: MemId) -> Option<&MemInit> {
+    b.insts.iter().find_map(|inst| match inst {
+        Inst::Init { mem, init } if *mem == m => Some(init),
+        _ => children(inst).into_iter().find_map(|c| init_of(c, m)),
+    })
+}
+
 fn self_call(cx: &Context, func: &syn::Path) -> bool {
     func.leading_colon.is_none()
         && func.segments.len() == 1

@@ -16,11 +16,17 @@
 //! right after a constant initialisation (`let mut h = [0.0; 64]; for j in
 //! 0..64 { h[j] = … }`): the reverse of each store takes the element's
 //! adjoint, and nothing reads that element's adjoint afterwards, so the
-//! store's reverse need not reset it to zero (`first_stores`).
+//! store's reverse need not reset it to zero (`first_stores`). When that
+//! loop writes every element and reads none, the zeros are never read at
+//! all, so the forward sweep declares the array once, before the top-level
+//! loop around it, rather than zero-filling it on every iteration
+//! (`refilled`): the network's hidden layer `h`, once per call instead of
+//! once per sample.
 
 use crate::context::{children, nested_definitions};
 use crate::ir::*;
 use crate::lower::int_literal;
+use quote::ToTokens;
 use std::collections::{HashMap, HashSet};
 
 type Defs<'a> = HashMap<ValueId, &'a Inst>;
@@ -307,6 +313,77 @@ fn touches(inst: &Inst, m: MemId) -> bool {
             .any(|c| c.insts.iter().any(|i| touches(i, m)))
 }
 
+/// Local arrays the forward sweep may declare once, before the top-level
+/// `for` loop whose body (or a block nested in it) declares them, by that
+/// loop's body: a constant initialiser `[c; n]` (or `[c, c, …]`) that the
+/// next instruction to touch the array, a `for var in 0..n` loop, overwrites
+/// element by element before anything reads it. That loop stores `m[var]`
+/// once per iteration (`first_stores`) and does not load from `m`, so what
+/// an earlier iteration of the outer loop left in the array is never read.
+pub fn refilled(ir: &Ir) -> HashMap<BlockId, Vec<MemId>> {
+    let defs = nested_definitions(&ir.body);
+    let mut out = HashMap::new();
+    for inst in &ir.body.insts {
+        if let Inst::For { body, .. } = inst {
+            let mut mems = Vec::new();
+            refilled_in(ir, &defs, body, &mut mems);
+            if !mems.is_empty() {
+                out.insert(body.id, mems);
+            }
+        }
+    }
+    out
+}
+
+fn refilled_in(ir: &Ir, defs: &Defs, b: &Block, out: &mut Vec<MemId>) {
+    for (k, inst) in b.insts.iter().enumerate() {
+        if let Inst::Init {
+            mem,
+            init: MemInit::Verbatim(t),
+        } = inst
+        {
+            let next = b.insts[k + 1..].iter().find(|i| touches(i, *mem));
+            if let Some(Inst::For {
+                var,
+                lo,
+                hi,
+                inclusive: false,
+                body,
+                ..
+            }) = next
+            {
+                let whole = int_const(defs, *lo) == Some(0)
+                    && int_const(defs, *hi).is_some()
+                    && int_const(defs, *hi) == verbatim_len(t);
+                let no_loads = body.insts.iter().all(|i| !loads(i, *mem));
+                if whole && no_loads && fills(body, *mem, *var) && ir.mems[*mem].rank == Some(1) {
+                    out.push(*mem);
+                }
+            }
+        }
+        for c in children(inst) {
+            refilled_in(ir, defs, c, out);
+        }
+    }
+}
+
+/// The length of a one-level array literal: `[0.0; 64]` or `[0.0, 0.0]`.
+fn verbatim_len(t: &proc_macro2::TokenStream) -> Option<u64> {
+    match syn::parse2::<syn::Expr>(t.clone()).ok()? {
+        syn::Expr::Repeat(r) => int_literal(r.len.to_token_stream()),
+        syn::Expr::Array(a) => Some(a.elems.len() as u64),
+        _ => None,
+    }
+}
+
+/// Whether `inst`, or an instruction nested in it, loads from `m`.
+fn loads(inst: &Inst, m: MemId) -> bool {
+    matches!(inst, Inst::Load { mem, .. } if *mem == m)
+        || children(inst)
+            .iter()
+            .any(|c| c.insts.iter().any(|i| loads(i, m)))
+}
+
 #[cfg(test)]
 mod tests {
     use quote::quote;
@@ -386,6 +463,83 @@ mod tests {
         for f in cases {
             let out = expand(f);
             assert!(resets(&out, "j"), "{out}");
+        }
+    }
+
+    /// Whether the forward sweep declares `h` before the loop over `n`.
+    fn hoisted(out: &str) -> bool {
+        out.contains("{ let mut h = [0.0 ; 4] ; for n in")
+    }
+
+    #[test]
+    fn an_array_each_iteration_overwrites_is_zeroed_once() {
+        let out = expand(quote! {
+            fn f(x: [f64; 4], w: f64) -> f64 {
+                let mut s = 0.0;
+                for n in 0..3 {
+                    let mut h = [0.0; 4];
+                    for j in 0..4 {
+                        h[j] = (x[j] * w).sin();
+                    }
+                    s += h[n] * h[3];
+                }
+                s
+            }
+        });
+        assert!(hoisted(&out), "{out}");
+        // Only the function itself, as the user wrote it, zero-fills in the loop.
+        assert_eq!(
+            out.matches("for n in 0 .. 3 { let mut h").count(),
+            1,
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn an_array_read_before_it_is_overwritten_is_zeroed_every_time() {
+        let cases = [
+            // Not every element is written.
+            quote! {
+                fn f(x: [f64; 4], w: f64) -> f64 {
+                    let mut s = 0.0;
+                    for n in 0..3 {
+                        let mut h = [0.0; 4];
+                        for j in 0..3 { h[j] = x[j] * w; }
+                        s += h[3] + h[0];
+                    }
+                    s
+                }
+            },
+            // The filling loop reads an element it has not written yet.
+            quote! {
+                fn f(x: [f64; 4], w: f64) -> f64 {
+                    let mut s = 0.0;
+                    for n in 0..3 {
+                        let mut h = [0.0; 4];
+                        for j in 0..4 { h[j] = x[j] * w + h[3 - j]; }
+                        s += h[0];
+                    }
+                    s
+                }
+            },
+            // Read before the loop.
+            quote! {
+                fn f(x: [f64; 4], w: f64) -> f64 {
+                    let mut s = 0.0;
+                    for n in 0..3 {
+                        let mut h = [0.0; 4];
+                        s += h[1];
+                        for j in 0..4 { h[j] = x[j] * w; }
+                        s += h[0];
+                    }
+                    s
+                }
+            },
+        ];
+        for f in cases {
+            let out = expand(f);
+            assert!(out.contains("let mut h = [0.0 ; 4]"), "{out}");
+            assert!(!hoisted(&out), "{out}");
         }
     }
 }
