@@ -346,3 +346,42 @@ fn buffers_refilled_every_iteration() {
         |p| refilled_buffers_dual(darr(&p[..4]), p[4]),
     );
 }
+
+/// A parameter read at two literal bases in one loop, with a gap between the
+/// rows (`w[j]`, `w[8 + j]`; `w[4..8]` is read elsewhere): the reverse reads
+/// both rows through one slice `&w[0..12]`.
+#[differentiate]
+fn two_rows_with_a_gap(w: &[f64], x: [f64; 4]) -> f64 {
+    let mut s = 0.0;
+    for j in 0..4 {
+        s += (w[j] * x[j]).sin() + w[8 + j] * w[8 + j] * x[j];
+    }
+    s * w[5] + w[4]
+}
+
+fn two_rows_with_a_gap_dual(w: &[Dual64], x: [Dual64; 4]) -> Dual64 {
+    let mut s = c(0.0);
+    for j in 0..4 {
+        s += (w[j] * x[j]).sin() + w[8 + j] * w[8 + j] * x[j];
+    }
+    s * w[5] + w[4]
+}
+
+#[test]
+fn rows_at_two_bases_share_one_slice() {
+    check_scalar(
+        "two_rows_with_a_gap",
+        511,
+        |r| uniform_vec(r, 12 + 4, -1.5, 1.5),
+        |p| two_rows_with_a_gap(&p[..12], arr(&p[12..])),
+        |p, d| {
+            let (v, (dw, dx)) = two_rows_with_a_gap_value_and_backward(&p[..12], arr(&p[12..]), d);
+            (v, [dw, dx.to_vec()].concat())
+        },
+        |p, d| {
+            let (dw, dx) = two_rows_with_a_gap_backward(&p[..12], arr(&p[12..]), d);
+            [dw, dx.to_vec()].concat()
+        },
+        |p| two_rows_with_a_gap_dual(&p[..12], darr(&p[12..])),
+    );
+}

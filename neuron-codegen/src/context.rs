@@ -95,6 +95,8 @@ pub struct Row {
     pub primal: Ident,
     pub adjoint: Ident,
     pub var: Ident,
+    /// Where `m[base + var]` is in a slice that starts below `base`.
+    pub offset: u64,
 }
 
 /// The reverse sweep starts with the function's last statements. While
@@ -313,7 +315,11 @@ impl<'a> Context<'a> {
             _ => return None,
         };
         let (slice, var) = (if adjoint { &row.adjoint } else { &row.primal }, &row.var);
-        Some(quote!(#slice[#var]))
+        if row.offset == 0 {
+            return Some(quote!(#slice[#var]));
+        }
+        let offset = proc_macro2::Literal::u64_unsuffixed(row.offset);
+        Some(quote!(#slice[#offset + #var]))
     }
 
     /// How value `v` is written: a constant or a read-only load inline,

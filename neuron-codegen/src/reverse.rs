@@ -719,18 +719,7 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
         } => {
             let rows = row_slices(cx, *var, *lo, *hi, *inclusive, body);
             let inner = block(cx, body, quote!());
-            let mut slices = TokenStream::new();
-            for (key, (primal, adjoint)) in rows {
-                let Some(row) = cx.rows.remove(&key) else {
-                    continue;
-                };
-                if mentions(&inner, &row.primal) {
-                    slices.extend(primal);
-                }
-                if mentions(&inner, &row.adjoint) {
-                    slices.extend(adjoint);
-                }
-            }
+            let slices = take_rows(cx, rows, &inner);
             if inner.is_empty() {
                 return inner;
             }
@@ -792,9 +781,13 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
 /// `let d_m_row = &mut d_m[base..base + n];`. `m_row[var]` needs no bounds
 /// check the compiler cannot remove, which lets it vectorise the loop (the
 /// dense layer's `d_w[i * 64 + j] += d * x[j]`). The forward sweep read every
-/// element of the row, so the slices are in bounds.
+/// element of the row, so the slices are in bounds. An array read at several
+/// literal bases (the network's `w1[j]` and `w1[64 + j]`) gets one slice
+/// over all of them, `&w1[0..128]`, read at `w1_row[64 + j]`: one `&mut`
+/// borrow of its gradient, not several.
 ///
-/// Registers the rows in `cx.rows` and returns, for each, the two `let`s.
+/// Registers the rows in `cx.rows` and returns, for each array, the keys of
+/// its rows and the two `let`s.
 fn row_slices(
     cx: &mut Context,
     var: ValueId,
@@ -802,21 +795,21 @@ fn row_slices(
     hi: ValueId,
     inclusive: bool,
     body: &Block,
-) -> Vec<((MemId, ValueId), (TokenStream, TokenStream))> {
-    let n = match (cx.literal_index(&[lo]), cx.literal_index(&[hi])) {
-        (Some(l), Some(h)) if l == [0] && h[0] >= 1 && !inclusive => cx.val(hi),
+) -> Vec<RowLets> {
+    let (n, len) = match (cx.literal_index(&[lo]), cx.literal_index(&[hi])) {
+        (Some(l), Some(h)) if l == [0] && h[0] >= 1 && !inclusive => (cx.val(hi), h[0]),
         _ => return Vec::new(),
     };
     let inside: HashSet<ValueId> = all_defined(body);
-    // Each candidate array with its one index value, and every array the
-    // body touches in any other way.
-    let mut index_of: HashMap<MemId, Option<ValueId>> = HashMap::new();
+    // Each candidate array with the index values it is read at, and every
+    // array the body touches in any other way.
+    let mut index_of: HashMap<MemId, Vec<ValueId>> = HashMap::new();
     for inst in &body.insts {
         if let Inst::Load { mem, index, .. } = inst {
             if let [i] = index[..] {
-                let seen = index_of.entry(*mem).or_insert(Some(i));
-                if *seen != Some(i) {
-                    *seen = None;
+                let seen = index_of.entry(*mem).or_default();
+                if !seen.contains(&i) {
+                    seen.push(i);
                 }
             }
         }
@@ -824,46 +817,111 @@ fn row_slices(
     let mut other = HashSet::new();
     touched_otherwise(body, true, &mut other);
     let mut out = Vec::new();
-    let mut mems: Vec<(MemId, ValueId)> = index_of
-        .into_iter()
-        .filter_map(|(m, i)| Some((m, i?)))
-        .collect();
+    let mut mems: Vec<(MemId, Vec<ValueId>)> = index_of.into_iter().collect();
     mems.sort();
-    for (m, i) in mems {
+    for (m, indices) in mems {
         let param = matches!(cx.ir.mems[m].origin, MemOrigin::Param { .. });
         if !param || !cx.readonly(m) || other.contains(&m) || cx.ir.mems[m].rank != Some(1) {
             continue;
         }
-        let base = if i == var {
-            None
+        // The slice's range, and each index value's offset in it.
+        let (range, offsets) = if let [i] = indices[..] {
+            let range = if i == var {
+                quote!(..#n)
+            } else {
+                match row_base(cx, body, &inside, var, i) {
+                    Some(b) => quote!(#b..#b + #n),
+                    None => continue,
+                }
+            };
+            (range, vec![(i, 0)])
         } else {
-            match row_base(cx, body, &inside, var, i) {
-                Some(b) => Some(b),
-                None => continue,
-            }
-        };
-        let range = match &base {
-            None => quote!(..#n),
-            Some(b) => quote!(#b..#b + #n),
+            let bases: Option<Vec<u64>> = indices
+                .iter()
+                .map(|i| literal_base(cx, body, var, *i))
+                .collect();
+            let Some(bases) = bases else {
+                continue;
+            };
+            let (first, last) = (bases.iter().min(), bases.iter().max());
+            let (Some(&first), Some(&last)) = (first, last) else {
+                continue;
+            };
+            let Some(end) = last.checked_add(len) else {
+                continue;
+            };
+            let (a, z) = (
+                proc_macro2::Literal::u64_unsuffixed(first),
+                proc_macro2::Literal::u64_unsuffixed(end),
+            );
+            let offsets = indices.iter().zip(&bases).map(|(i, b)| (*i, b - first));
+            (quote!(#a..#z), offsets.collect())
         };
         let name = cx.ir.mems[m].name.clone();
         let primal = cx.names.fresh(&format!("{name}_row"));
         let d = cx.adj_mem(m);
         let adjoint = cx.names.fresh(&format!("{d}_row"));
         let var_name = cx.ir.values[var].name.clone();
-        let lets = (
-            quote!(let #primal = &#name[#range];),
-            quote!(let #adjoint = &mut #d[#range];),
-        );
-        let row = crate::context::Row {
-            primal,
-            adjoint,
-            var: var_name,
-        };
-        cx.rows.insert((m, i), row);
-        out.push(((m, i), lets));
+        let mut keys = Vec::new();
+        for (i, offset) in offsets {
+            let row = crate::context::Row {
+                primal: primal.clone(),
+                adjoint: adjoint.clone(),
+                var: var_name.clone(),
+                offset,
+            };
+            cx.rows.insert((m, i), row);
+            keys.push((m, i));
+        }
+        out.push(RowLets {
+            keys,
+            primal: (primal.clone(), quote!(let #primal = &#name[#range];)),
+            adjoint: (adjoint.clone(), quote!(let #adjoint = &mut #d[#range];)),
+        });
     }
     out
+}
+
+/// One array's row slices: the keys of its rows in `cx.rows`, and each
+/// slice's name with its `let`.
+struct RowLets {
+    keys: Vec<(MemId, ValueId)>,
+    primal: (syn::Ident, TokenStream),
+    adjoint: (syn::Ident, TokenStream),
+}
+
+/// Unregisters the rows of a loop whose reverse `inner` is, and returns the
+/// `let`s of the slices it reads.
+fn take_rows(cx: &mut Context, rows: Vec<RowLets>, inner: &TokenStream) -> TokenStream {
+    let mut slices = TokenStream::new();
+    for row in rows {
+        for key in &row.keys {
+            cx.rows.remove(key);
+        }
+        for (name, lets) in [row.primal, row.adjoint] {
+            if mentions(inner, &name) {
+                slices.extend(lets);
+            }
+        }
+    }
+    slices
+}
+
+/// `b` if index value `i` is `var` plus the integer literal `b` (0 for `var`).
+fn literal_base(cx: &Context, body: &Block, var: ValueId, i: ValueId) -> Option<u64> {
+    if i == var {
+        return Some(0);
+    }
+    let (op, args) = binary_def(body, i)?;
+    let other = match (op, &args[..]) {
+        (syn::BinOp::Add(_), [a, b]) if *b == var => *a,
+        (syn::BinOp::Add(_), [a, b]) if *a == var => *b,
+        _ => return None,
+    };
+    match cx.literal_index(&[other])?[..] {
+        [b] => Some(b),
+        _ => None,
+    }
 }
 
 /// `base` written out if index value `i` is `base + var` (or `var + base`)
