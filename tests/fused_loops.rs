@@ -309,3 +309,146 @@ fn a_layer_writing_its_own_output_elements() {
         |p| layer_dual(&p[..3], &p[3..15], &p[15..]),
     );
 }
+
+/// A hidden layer per sample, as in the network benchmark: one loop fills
+/// `h`, the next reads `h[j]`, with the logits' initialisation between them.
+/// The reverses of the two loops run as one, `d_h[j]` in a scalar (see
+/// neuron-codegen/src/jam.rs); the first loop's inner loop keeps its tapes.
+#[differentiate]
+fn hidden_layer(w1: &[f64], w2: &[f64], b2: [f64; 2], #[no_grad] x: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for n in 0..3 {
+        let mut h = [0.0; 4];
+        for j in 0..4 {
+            let mut s = 0.0;
+            for i in 0..2 {
+                s += x[2 * n + i] * w1[i * 4 + j];
+            }
+            h[j] = s.tanh();
+        }
+        let mut z = [b2[0], b2[1]];
+        for j in 0..4 {
+            for k in 0..2 {
+                z[k] += h[j] * w2[j * 2 + k];
+            }
+        }
+        total += (z[0] - z[1]).sin() * z[0];
+    }
+    total
+}
+
+fn hidden_layer_dual(w1: &[Dual64], w2: &[Dual64], b2: &[Dual64], x: &[f64]) -> Dual64 {
+    let mut total = c(0.0);
+    for n in 0..3 {
+        let mut h = [c(0.0); 4];
+        for j in 0..4 {
+            let mut s = c(0.0);
+            for i in 0..2 {
+                s += w1[i * 4 + j] * x[2 * n + i];
+            }
+            h[j] = s.tanh();
+        }
+        let mut z = [b2[0], b2[1]];
+        for j in 0..4 {
+            for k in 0..2 {
+                z[k] += h[j] * w2[j * 2 + k];
+            }
+        }
+        total += (z[0] - z[1]).sin() * z[0];
+    }
+    total
+}
+
+/// The same through a caller, which uses the unfused sweeps (tapes read
+/// with counters).
+#[differentiate]
+fn calls_hidden_layer(w1: &[f64], w2: &[f64], b2: [f64; 2], #[no_grad] x: &[f64]) -> f64 {
+    hidden_layer(w1, w2, b2, x).cos()
+}
+
+/// Two top-level loops handing `h` over, with a scalar accumulator set up
+/// between them.
+#[differentiate]
+fn handed_over(x: [f64; 4], w: [f64; 4], v: [f64; 4]) -> f64 {
+    let mut h = [0.0; 4];
+    for j in 0..4 {
+        h[j] = (x[j] * w[3 - j]).exp();
+    }
+    let mut s = x[0] * 0.5;
+    for j in 0..4 {
+        s += h[j] * h[j] * v[j];
+    }
+    s
+}
+
+fn handed_over_dual(x: [Dual64; 4], w: [Dual64; 4], v: [Dual64; 4]) -> Dual64 {
+    let mut h = [c(0.0); 4];
+    for j in 0..4 {
+        h[j] = (x[j] * w[3 - j]).exp();
+    }
+    let mut s = x[0] * 0.5;
+    for j in 0..4 {
+        s += h[j] * h[j] * v[j];
+    }
+    s
+}
+
+#[test]
+fn a_hidden_layer_whose_two_loops_reverse_as_one() {
+    let _ = __neuron_fused_hidden_layer;
+    let x: Vec<f64> = uniform_vec(&mut rng(747), 6, -1.0, 1.0);
+    check_scalar(
+        "hidden_layer",
+        748,
+        |r| uniform_vec(r, 8 + 8 + 2, -1.0, 1.0),
+        |p| hidden_layer(&p[..8], &p[8..16], arr(&p[16..]), &x),
+        |p, d| {
+            let (v, (g1, g2, gb)) =
+                hidden_layer_value_and_backward(&p[..8], &p[8..16], arr(&p[16..]), &x, d);
+            (v, [g1, g2, gb.to_vec()].concat())
+        },
+        |p, d| {
+            let (g1, g2, gb) = hidden_layer_backward(&p[..8], &p[8..16], arr(&p[16..]), &x, d);
+            [g1, g2, gb.to_vec()].concat()
+        },
+        |p| hidden_layer_dual(&p[..8], &p[8..16], &p[16..], &x),
+    );
+    check_scalar(
+        "calls_hidden_layer",
+        749,
+        |r| uniform_vec(r, 8 + 8 + 2, -1.0, 1.0),
+        |p| calls_hidden_layer(&p[..8], &p[8..16], arr(&p[16..]), &x),
+        |p, d| {
+            let (v, (g1, g2, gb)) =
+                calls_hidden_layer_value_and_backward(&p[..8], &p[8..16], arr(&p[16..]), &x, d);
+            (v, [g1, g2, gb.to_vec()].concat())
+        },
+        |p, d| {
+            let (g1, g2, gb) =
+                calls_hidden_layer_backward(&p[..8], &p[8..16], arr(&p[16..]), &x, d);
+            [g1, g2, gb.to_vec()].concat()
+        },
+        |p| hidden_layer_dual(&p[..8], &p[8..16], &p[16..], &x).cos(),
+    );
+}
+
+#[test]
+fn an_array_handed_from_one_top_level_loop_to_the_next() {
+    let _ = __neuron_fused_handed_over;
+    check_scalar(
+        "handed_over",
+        750,
+        |r| uniform_vec(r, 12, -1.0, 1.0),
+        |p| handed_over(arr(&p[..4]), arr(&p[4..8]), arr(&p[8..])),
+        |p, d| {
+            let (x, w, v) = (arr(&p[..4]), arr(&p[4..8]), arr(&p[8..]));
+            let (value, (dx, dw, dv)) = handed_over_value_and_backward(x, w, v, d);
+            (value, [dx.to_vec(), dw.to_vec(), dv.to_vec()].concat())
+        },
+        |p, d| {
+            let (dx, dw, dv) = handed_over_backward(arr(&p[..4]), arr(&p[4..8]), arr(&p[8..]), d);
+            [dx.to_vec(), dw.to_vec(), dv.to_vec()].concat()
+        },
+        |p| handed_over_dual(darr(&p[..4]), darr(&p[4..8]), darr(&p[8..])),
+    );
+}

@@ -68,6 +68,9 @@ pub struct Context<'a> {
     /// Local arrays the forward sweep declares before the top-level loop
     /// around them, by that loop's body (see `unique::refilled`).
     pub refilled: HashMap<BlockId, Vec<MemId>>,
+    /// Local arrays whose adjoint element is a scalar in the jammed reverse
+    /// loop being generated (see `jam`), with the scalar's name.
+    pub scalar_adjoints: HashMap<MemId, Ident>,
     /// Reads `m[index]` of the reverse loop being generated that go through
     /// a row slice taken before it (see `reverse::row_slices`).
     pub rows: HashMap<(MemId, ValueId), Row>,
@@ -164,6 +167,7 @@ impl<'a> Context<'a> {
             only_contributions: crate::unique::only_contributions(ir),
             first_stores: crate::unique::first_stores(ir),
             refilled: crate::unique::refilled(ir),
+            scalar_adjoints: HashMap::new(),
             rows: HashMap::new(),
             mem_tape_names: HashMap::new(),
             fused: None,

@@ -7,7 +7,8 @@
 //! forward sweep and the generated functions) → `chunk` (long sweeps cut
 //! into functions, for compile time). `fuse` picks the loop whose reverse
 //! `NAME_backward` runs inside its forward sweep; `unique` finds the
-//! gradient elements that get one contribution, which `reverse` assigns.
+//! gradient elements that get one contribution, which `reverse` assigns;
+//! `jam` finds loops whose reverses `reverse` runs as one loop.
 //!
 //! ```
 //! let f: syn::ItemFn = syn::parse_quote! {
@@ -25,6 +26,7 @@ mod expand;
 mod fuse;
 mod ir;
 mod iter;
+mod jam;
 mod lower;
 mod names;
 mod returns;

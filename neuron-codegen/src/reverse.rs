@@ -40,11 +40,22 @@ fn sweep_body(cx: &mut Context, d_output: &syn::Ident) -> TokenStream {
 /// level) the values it pops off tapes first.
 fn block(cx: &mut Context, b: &Block, seed: TokenStream) -> TokenStream {
     let mut stmts = vec![seed];
-    for inst in b.insts.iter().rev() {
+    let jams = crate::jam::plan(cx, b);
+    for (k, inst) in b.insts.iter().enumerate().rev() {
         if b.id != 0 || !matches!(inst, Inst::Def { .. } | Inst::Load { .. }) {
             cx.first_writes.open = false;
         }
-        stmts.push(inst_rev(cx, inst));
+        // A jammed pair's reverse takes the second loop's place, before the
+        // reverse of what lies between them; the first loop's place stays
+        // empty, so each instruction keeps its place (see `split_fused`).
+        let rev = if jams.iter().any(|j| j.first == k) {
+            quote!()
+        } else if let Some(j) = jams.iter().find(|j| j.second == k) {
+            jam_rev(cx, b, j)
+        } else {
+            inst_rev(cx, inst)
+        };
+        stmts.push(rev);
     }
     let parts = declare(cx, b, stmts);
     if b.id == 0 {
@@ -658,6 +669,9 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
         }
         Inst::Load { dst, mem, index } if cx.active(*dst) && !dead(cx, *dst) => {
             let d = adj_ref(cx, *dst);
+            if let Some(s) = cx.scalar_adjoints.get(mem) {
+                return quote!(#s += #d;);
+            }
             let dm = cx.adj_mem(*mem);
             let only = cx.only_contributions.contains(dst);
             let op = add_or_assign(only || cx.first_writes.first(&dm, cx.literal_index(index)));
@@ -672,6 +686,11 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
         {
             let dm = cx.adj_mem(*mem);
             let idx = cx.index_path(index);
+            // In a jammed loop, the element's adjoint is a scalar (see `jam`).
+            let (dm, idx) = match cx.scalar_adjoints.get(mem) {
+                Some(s) => (s.clone(), quote!()),
+                None => (dm, idx),
+            };
             let take = if cx.active(*src) && many(cx, *src) {
                 let ds = cx.adj(*src);
                 quote!(#ds += #dm #idx;)
@@ -772,6 +791,78 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
         } if cx.active_mem(*out) => call_rev(cx, func, args, *out, *pullback),
         _ => quote!(),
     }
+}
+
+/// The reverse of two loops as one (see `jam`): each iteration runs the
+/// second loop's reverse, then the first's, over the first loop's variable;
+/// the arrays handed from one to the other have their adjoint element in a
+/// scalar that starts at zero.
+fn jam_rev(cx: &mut Context, b: &Block, jam: &crate::jam::Jam) -> TokenStream {
+    let (
+        Inst::For {
+            var: va,
+            lo,
+            hi,
+            body: ba,
+            ..
+        },
+        Inst::For {
+            var: vc, body: bc, ..
+        },
+    ) = (&b.insts[jam.first], &b.insts[jam.second])
+    else {
+        return quote!();
+    };
+    let var = cx.ir.values[*va].name.clone();
+    let mut scalars = TokenStream::new();
+    for m in &jam.promoted {
+        let d = cx.adj_mem(*m);
+        let s = cx.names.fresh(&format!("{d}_{var}"));
+        scalars.extend(quote!(let mut #s = -0.0;));
+        cx.scalar_adjoints.insert(*m, s);
+    }
+    let mut parts = TokenStream::new();
+    let mut slices = TokenStream::new();
+    for (v, body) in [(*vc, bc), (*va, ba)] {
+        let rows = row_slices(cx, v, *lo, *hi, false, body);
+        let inner = block(cx, body, quote!());
+        let own = take_rows(cx, rows, &inner);
+        // The second loop's variable is the first's in the jammed loop.
+        let from = &cx.ir.values[v].name;
+        parts.extend(rename(inner, from, &var));
+        slices.extend(rename(own, from, &var));
+    }
+    for m in &jam.promoted {
+        cx.scalar_adjoints.remove(m);
+    }
+    if parts.is_empty() {
+        return parts;
+    }
+    let (lo, hi) = (cx.val(*lo), cx.val(*hi));
+    let name = if mentions(&parts, &var) {
+        quote!(#var)
+    } else {
+        quote!(_)
+    };
+    quote!({ #slices for #name in (#lo..#hi).rev() { #scalars #parts } })
+}
+
+/// `ts` with every identifier `from` written `to`.
+fn rename(ts: TokenStream, from: &syn::Ident, to: &syn::Ident) -> TokenStream {
+    ts.into_iter()
+        .map(|tt| match tt {
+            proc_macro2::TokenTree::Ident(i) if i == *from => {
+                proc_macro2::TokenTree::Ident(syn::Ident::new(&to.to_string(), i.span()))
+            }
+            proc_macro2::TokenTree::Group(g) => {
+                let mut inner =
+                    proc_macro2::Group::new(g.delimiter(), rename(g.stream(), from, to));
+                inner.set_span(g.span());
+                proc_macro2::TokenTree::Group(inner)
+            }
+            other => other,
+        })
+        .collect()
 }
 
 /// Row slices for the reverse of `for var in 0..n` (`n` a literal, at least

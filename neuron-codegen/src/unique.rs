@@ -282,7 +282,7 @@ fn only_loads(inst: &Inst, m: MemId) -> bool {
 }
 
 /// Whether `inst` itself, not a block it holds, uses `m` other than by a load.
-fn own_use(inst: &Inst, m: MemId) -> bool {
+pub fn own_use(inst: &Inst, m: MemId) -> bool {
     match inst {
         Inst::Load { .. } => false,
         Inst::Store { mem, .. } => *mem == m,
@@ -305,7 +305,7 @@ fn own_use(inst: &Inst, m: MemId) -> bool {
 }
 
 /// Whether `inst`, or an instruction nested in it, uses `m` in any way.
-fn touches(inst: &Inst, m: MemId) -> bool {
+pub fn touches(inst: &Inst, m: MemId) -> bool {
     let load = matches!(inst, Inst::Load { mem, .. } if *mem == m);
     load || own_use(inst, m)
         || children(inst)
@@ -377,7 +377,7 @@ fn verbatim_len(t: &proc_macro2::TokenStream) -> Option<u64> {
 }
 
 /// Whether `inst`, or an instruction nested in it, loads from `m`.
-fn loads(inst: &Inst, m: MemId) -> bool {
+pub fn loads(inst: &Inst, m: MemId) -> bool {
     matches!(inst, Inst::Load { mem, .. } if *mem == m)
         || children(inst)
             .iter()

@@ -1,0 +1,301 @@
+//! Two loops whose reverses run as one. A loop that fills a local array
+//! element by element (`for j in 0..64 { h[j] = … }`) and a later loop over
+//! the same range that reads it only at its own index (`for j in 0..64 {
+//! … h[j] … }`) hand each element from an iteration of the first to the
+//! same iteration of the second, and share nothing else. Their reverses can
+//! then run as one loop, each iteration doing the second loop's reverse and
+//! then the first's, with the array's adjoint element in a scalar: the
+//! second adds to it, the first takes it. That is how a backward pass is
+//! written by hand (the network's hidden layer: the logits' reverse adds to
+//! `d_h`, the ReLU's reverse reads it), and it saves storing the adjoint
+//! array and reading it back in a second loop.
+//!
+//! The reverse sweep is that of the forward sweep reordered: the
+//! instructions between the loops move before the first (they may not use
+//! what it writes), and the two loops fuse into one, which is sound because
+//! an iteration of one depends on no other iteration of the other.
+
+use crate::context::{children, Context};
+use crate::ir::*;
+use crate::unique::{loads, own_use, touches};
+use std::collections::HashSet;
+
+/// Two loops of a block whose reverses run as one.
+pub struct Jam {
+    /// Positions of the first and the second loop in the block.
+    pub first: usize,
+    pub second: usize,
+    /// The local arrays the first fills and the second reads, whose
+    /// adjoints are scalars in the jammed reverse.
+    pub promoted: Vec<MemId>,
+}
+
+/// The pairs of loops of `b` whose reverses run as one: each loop is jammed
+/// with the next loop of `b` when that is sound and passes an array.
+pub fn plan(cx: &Context, b: &Block) -> Vec<Jam> {
+    let loops: Vec<usize> = (0..b.insts.len())
+        .filter(|k| matches!(b.insts[*k], Inst::For { .. }))
+        .collect();
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k + 1 < loops.len() {
+        let (first, second) = (loops[k], loops[k + 1]);
+        match passed(cx, b, first, second) {
+            Some(promoted) => {
+                out.push(Jam {
+                    first,
+                    second,
+                    promoted,
+                });
+                k += 2;
+            }
+            None => k += 1,
+        }
+    }
+    out
+}
+
+/// The arrays loop `first` of `b` passes to loop `second`, if their
+/// reverses can run as one: the same literal range, ascending; no call in
+/// either; what lies between them independent of the first; and every
+/// memory object both touch a local array the first fills (`m[var] = …`,
+/// see `unique::first_stores`) and the second only reads at its own
+/// index, used nowhere else in `b`.
+fn passed(cx: &Context, b: &Block, first: usize, second: usize) -> Option<Vec<MemId>> {
+    let (a, c) = (&b.insts[first], &b.insts[second]);
+    let (
+        Inst::For {
+            var: va,
+            lo: la,
+            hi: ha,
+            inclusive: false,
+            rev: false,
+            body: ba,
+        },
+        Inst::For {
+            var: vc,
+            lo: lc,
+            hi: hc,
+            inclusive: false,
+            rev: false,
+            body: bc,
+        },
+    ) = (a, c)
+    else {
+        return None;
+    };
+    let range = |lo, hi| Some((cx.literal_index(&[lo])?, cx.literal_index(&[hi])?));
+    if range(*la, *ha)? != range(*lc, *hc)? || cx.fused == Some(ba.id) || cx.fused == Some(bc.id) {
+        return None;
+    }
+    let named = |v: &ValueId| cx.ir.values[*v].name != "_";
+    if !named(va) || !named(vc) || calls(ba) || calls(bc) {
+        return None;
+    }
+    let written = writes(ba);
+    if !b.insts[first + 1..second]
+        .iter()
+        .all(|i| movable(i, a, &written))
+    {
+        return None;
+    }
+    let in_c = touched(bc);
+    let mut shared: Vec<MemId> = touched(ba).intersection(&in_c).copied().collect();
+    shared.sort_unstable();
+    let handed = |m: MemId| {
+        let local = matches!(cx.ir.mems[m].origin, MemOrigin::Local);
+        let elsewhere = b
+            .insts
+            .iter()
+            .enumerate()
+            .any(|(k, i)| k != first && k != second && !initialises(i, m) && touches(i, m));
+        local
+            && !elsewhere
+            && b.insts[..first].iter().any(|i| initialises(i, m))
+            && cx.first_stores.contains(&(m, *va))
+            && !ba.insts.iter().any(|i| loads(i, m))
+            && read_at(bc, m, *vc)
+    };
+    (!shared.is_empty() && shared.iter().all(|m| handed(*m))).then_some(shared)
+}
+
+/// Whether `inst` is the initialisation of `m`.
+fn initialises(inst: &Inst, m: MemId) -> bool {
+    matches!(inst, Inst::Init { mem, .. } if *mem == m)
+}
+
+/// Whether `b` uses `m` only by loads at index `[var]`, in it or nested.
+fn read_at(b: &Block, m: MemId, var: ValueId) -> bool {
+    b.insts.iter().all(|inst| match inst {
+        Inst::Load { mem, index, .. } if *mem == m => index[..] == [var],
+        _ => !own_use(inst, m) && children(inst).iter().all(|c| read_at(c, m, var)),
+    })
+}
+
+/// The memory `b` uses in any way, in it or nested.
+fn touched(b: &Block) -> HashSet<MemId> {
+    let mut out = HashSet::new();
+    for inst in &b.insts {
+        match inst {
+            Inst::Load { mem, .. }
+            | Inst::Store { mem, .. }
+            | Inst::Init { mem, .. }
+            | Inst::Def {
+                op: Op::Len(mem) | Op::Snapshot(mem),
+                ..
+            } => {
+                out.insert(*mem);
+            }
+            Inst::CopyInto { mem, from, .. } => {
+                out.extend([*mem, *from]);
+            }
+            Inst::Call { args, out: o, .. } => {
+                out.insert(*o);
+                for arg in args {
+                    if let Arg::Mem { mem, .. } = arg {
+                        out.insert(*mem);
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Inst::Init {
+            init: MemInit::Copy { from, .. },
+            ..
+        } = inst
+        {
+            out.insert(*from);
+        }
+        for c in children(inst) {
+            out.extend(touched(c));
+        }
+    }
+    out
+}
+
+/// Whether `b` holds a call, in it or nested.
+fn calls(b: &Block) -> bool {
+    b.insts
+        .iter()
+        .any(|i| matches!(i, Inst::Call { .. }) || children(i).iter().any(|c| calls(c)))
+}
+
+/// The memory `b` writes, in it or nested.
+fn writes(b: &Block) -> HashSet<MemId> {
+    let mut out = HashSet::new();
+    for inst in &b.insts {
+        match inst {
+            Inst::Store { mem, .. } | Inst::CopyInto { mem, .. } | Inst::Init { mem, .. } => {
+                out.insert(*mem);
+            }
+            _ => {}
+        }
+        for c in children(inst) {
+            out.extend(writes(c));
+        }
+    }
+    out
+}
+
+/// Whether `inst`, between the loops, can run before loop `a`, which writes
+/// `written`: a pure computation, a load of memory `a` does not write, or
+/// the initialisation of memory `a` does not touch.
+fn movable(inst: &Inst, a: &Inst, written: &HashSet<MemId>) -> bool {
+    match inst {
+        Inst::Def { op, .. } => !matches!(op, Op::Snapshot(_)),
+        Inst::Load { mem, .. } => !written.contains(mem),
+        Inst::Init { mem, init } => {
+            let source = match init {
+                MemInit::Copy { from, .. } => !written.contains(from),
+                _ => true,
+            };
+            source && !touches(a, *mem)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    /// Whether the reverse of `f` runs its two loops as one, `d_h[j]` in a scalar.
+    fn jammed(f: TokenStream) -> bool {
+        let out = crate::differentiate(quote!(), f).to_string();
+        assert!(out.contains("d_h"), "{out}");
+        out.contains("let mut d_h_j = - 0.0")
+    }
+
+    #[test]
+    fn a_loop_reading_what_the_previous_one_stored_at_its_own_index() {
+        assert!(jammed(quote! {
+            fn f(w: [f64; 4], v: [f64; 4], x: f64) -> f64 {
+                let mut h = [0.0; 4];
+                for j in 0..4 { h[j] = (w[j] * x).tanh(); }
+                let mut s = x * 0.5;
+                for k in 0..4 { s += h[k] * v[k]; }
+                s
+            }
+        }));
+    }
+
+    #[test]
+    fn loops_that_depend_across_iterations_or_share_more_stay_apart() {
+        let cases = [
+            // The second loop reads another iteration's element.
+            quote! {
+                fn f(w: [f64; 4], v: [f64; 4], x: f64) -> f64 {
+                    let mut h = [0.0; 4];
+                    for j in 0..4 { h[j] = (w[j] * x).tanh(); }
+                    let mut s = 0.0;
+                    for k in 0..4 { s += h[3 - k] * v[k]; }
+                    s
+                }
+            },
+            // Different ranges.
+            quote! {
+                fn f(w: [f64; 4], v: [f64; 4], x: f64) -> f64 {
+                    let mut h = [0.0; 4];
+                    for j in 0..4 { h[j] = (w[j] * x).tanh(); }
+                    let mut s = 0.0;
+                    for k in 0..3 { s += h[k] * v[k]; }
+                    s
+                }
+            },
+            // What lies between reads what the first loop wrote.
+            quote! {
+                fn f(w: [f64; 4], v: [f64; 4], x: f64) -> f64 {
+                    let mut h = [0.0; 4];
+                    for j in 0..4 { h[j] = (w[j] * x).tanh(); }
+                    let mut s = h[2];
+                    for k in 0..4 { s += h[k] * v[k]; }
+                    s
+                }
+            },
+            // Both loops read the same parameter.
+            quote! {
+                fn f(w: [f64; 4], x: f64) -> f64 {
+                    let mut h = [0.0; 4];
+                    for j in 0..4 { h[j] = (w[j] * x).tanh(); }
+                    let mut s = 0.0;
+                    for k in 0..4 { s += h[k] * w[k]; }
+                    s
+                }
+            },
+            // The first loop stores only in a branch.
+            quote! {
+                fn f(w: [f64; 4], v: [f64; 4], x: f64) -> f64 {
+                    let mut h = [0.0; 4];
+                    for j in 0..4 { if w[j] > 0.0 { h[j] = (w[j] * x).tanh(); } }
+                    let mut s = 0.0;
+                    for k in 0..4 { s += h[k] * v[k]; }
+                    s
+                }
+            },
+        ];
+        for f in cases {
+            assert!(!jammed(f));
+        }
+    }
+}
