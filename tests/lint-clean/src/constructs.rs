@@ -220,6 +220,27 @@ pub fn outer(x: [f64; 2], y: [f64; 3]) -> [[f64; 3]; 2] {
     o
 }
 
+/// A hidden layer per sample: a buffer each iteration overwrites whole (its
+/// zero fill hoisted out of the loop), filled by one loop and read by the
+/// next at its own index (their reverses run as one), and a weight read at
+/// two rows (`w1[j]`, `w1[4 + j]`: one row slice).
+#[differentiate]
+pub fn hidden_layer(w1: &[f64], w2: &[f64], #[no_grad] x: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for n in 0..2 {
+        let mut h = [0.0; 4];
+        for j in 0..4 {
+            h[j] = (x[2 * n] * w1[j] + x[2 * n + 1] * w1[4 + j]).tanh();
+        }
+        let mut z = 0.0;
+        for j in 0..4 {
+            z += h[j] * w2[j];
+        }
+        total += z * z;
+    }
+    total
+}
+
 /// Iterator chains: `iter`, `zip`, `enumerate`, `map`, `sum`, `product`, `fold`.
 #[differentiate]
 pub fn iterators(x: &[f64], w: &[f64], s: f64) -> f64 {
