@@ -452,3 +452,66 @@ fn an_array_handed_from_one_top_level_loop_to_the_next() {
         |p| handed_over_dual(darr(&p[..4]), darr(&p[4..8]), darr(&p[8..])),
     );
 }
+
+/// The filled array is the output and a later loop reads it: its adjoint
+/// starts as `d_output`, so the two loops' reverses stay apart.
+#[differentiate]
+fn output_read_again(x: [f64; 4], v: [f64; 4]) -> [f64; 4] {
+    let mut h = [0.0; 4];
+    for j in 0..4 {
+        h[j] = (x[j] * 1.5).sin();
+    }
+    let mut s = 0.0;
+    for j in 0..4 {
+        s += h[j] * v[j];
+    }
+    let _ = s;
+    h
+}
+
+/// A caller, which uses `output_read_again`'s pullback.
+#[differentiate]
+fn calls_output_read_again(x: [f64; 4], v: [f64; 4]) -> f64 {
+    let y = output_read_again(x, v);
+    y[0] * y[3] + y[1]
+}
+
+#[test]
+fn an_output_array_read_by_a_later_loop() {
+    check_vjp(
+        "output_read_again",
+        751,
+        4,
+        |r| uniform_vec(r, 8, -1.5, 1.5),
+        |p| output_read_again(arr(&p[..4]), arr(&p[4..])).to_vec(),
+        |p, d| {
+            let (y, (dx, dv)) =
+                output_read_again_value_and_backward(arr(&p[..4]), arr(&p[4..]), arr(d));
+            (y.to_vec(), [dx.to_vec(), dv.to_vec()].concat())
+        },
+        |p, d| {
+            let (dx, dv) = output_read_again_backward(arr(&p[..4]), arr(&p[4..]), arr(d));
+            [dx.to_vec(), dv.to_vec()].concat()
+        },
+        |p| p[..4].iter().map(|x| (*x * 1.5).sin()).collect(),
+    );
+    check_scalar(
+        "calls_output_read_again",
+        752,
+        |r| uniform_vec(r, 8, -1.5, 1.5),
+        |p| calls_output_read_again(arr(&p[..4]), arr(&p[4..])),
+        |p, d| {
+            let (y, (dx, dv)) =
+                calls_output_read_again_value_and_backward(arr(&p[..4]), arr(&p[4..]), d);
+            (y, [dx.to_vec(), dv.to_vec()].concat())
+        },
+        |p, d| {
+            let (dx, dv) = calls_output_read_again_backward(arr(&p[..4]), arr(&p[4..]), d);
+            [dx.to_vec(), dv.to_vec()].concat()
+        },
+        |p| {
+            let y: Vec<Dual64> = p[..4].iter().map(|x| (*x * 1.5).sin()).collect();
+            y[0] * y[3] + y[1]
+        },
+    );
+}

@@ -60,7 +60,8 @@ pub fn plan(cx: &Context, b: &Block) -> Vec<Jam> {
 /// either; what lies between them independent of the first; and every
 /// memory object both touch a local array the first fills (`m[var] = …`,
 /// see `unique::first_stores`) and the second only reads at its own
-/// index, used nowhere else in `b`.
+/// index, used nowhere else in `b` and not the output (whose adjoint starts
+/// as `d_output`).
 fn passed(cx: &Context, b: &Block, first: usize, second: usize) -> Option<Vec<MemId>> {
     let (a, c) = (&b.insts[first], &b.insts[second]);
     let (
@@ -109,7 +110,10 @@ fn passed(cx: &Context, b: &Block, first: usize, second: usize) -> Option<Vec<Me
             .iter()
             .enumerate()
             .any(|(k, i)| k != first && k != second && !initialises(i, m) && touches(i, m));
+        // The output's adjoint starts as `d_output`, not at zero.
+        let output = matches!(cx.ir.output, Output::Mem(o) if o == m);
         local
+            && !output
             && !elsewhere
             && b.insts[..first].iter().any(|i| initialises(i, m))
             && cx.first_stores.contains(&(m, *va))
@@ -281,6 +285,16 @@ mod tests {
                     let mut s = 0.0;
                     for k in 0..4 { s += h[k] * w[k]; }
                     s
+                }
+            },
+            // The filled array is the output, whose adjoint is seeded.
+            quote! {
+                fn f(x: [f64; 4]) -> [f64; 4] {
+                    let mut h = [0.0; 4];
+                    for j in 0..4 { h[j] = x[j].sin(); }
+                    let mut s = 0.0;
+                    for k in 0..4 { s += h[k]; }
+                    h
                 }
             },
             // The first loop stores only in a branch.
