@@ -385,3 +385,44 @@ fn rows_at_two_bases_share_one_slice() {
         |p| two_rows_with_a_gap_dual(&p[..12], darr(&p[12..])),
     );
 }
+
+/// A parameter read at the loop's index and copied whole in the same loop:
+/// the copy's reverse adds to all of `d_w`, so `w` gets no row slice (a
+/// `&mut` row of `d_w` alongside would not compile).
+#[differentiate]
+fn row_and_copy(w: [f64; 4], x: f64) -> f64 {
+    let mut s = 0.0;
+    for j in 0..4 {
+        let b = w;
+        s += w[j] * b[3 - j] * x;
+    }
+    s
+}
+
+fn row_and_copy_dual(w: [Dual64; 4], x: Dual64) -> Dual64 {
+    let mut s = c(0.0);
+    for j in 0..4 {
+        let b = w;
+        s += w[j] * b[3 - j] * x;
+    }
+    s
+}
+
+#[test]
+fn a_row_read_and_a_whole_copy_in_one_loop() {
+    check_scalar(
+        "row_and_copy",
+        512,
+        |r| uniform_vec(r, 5, -1.5, 1.5),
+        |p| row_and_copy(arr(&p[..4]), p[4]),
+        |p, d| {
+            let (v, (dw, dx)) = row_and_copy_value_and_backward(arr(&p[..4]), p[4], d);
+            (v, [dw.to_vec(), vec![dx]].concat())
+        },
+        |p, d| {
+            let (dw, dx) = row_and_copy_backward(arr(&p[..4]), p[4], d);
+            [dw.to_vec(), vec![dx]].concat()
+        },
+        |p| row_and_copy_dual(darr(&p[..4]), p[4]),
+    );
+}

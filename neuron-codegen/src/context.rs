@@ -647,6 +647,33 @@ pub fn children(inst: &Inst) -> Vec<&Block> {
     }
 }
 
+/// The memory an instruction itself uses, not the blocks it holds: what it
+/// loads, stores, initialises or copies from, copies, measures, snapshots or
+/// passes to a call (and the call's result).
+pub fn own_mems(inst: &Inst) -> Vec<MemId> {
+    match inst {
+        Inst::Load { mem, .. } | Inst::Store { mem, .. } => vec![*mem],
+        Inst::Init {
+            mem,
+            init: MemInit::Copy { from, .. },
+        }
+        | Inst::CopyInto { mem, from, .. } => vec![*mem, *from],
+        Inst::Init { mem, .. } => vec![*mem],
+        Inst::Def {
+            op: Op::Len(m) | Op::Snapshot(m),
+            ..
+        } => vec![*m],
+        Inst::Call { args, out, .. } => {
+            let passed = args.iter().filter_map(|a| match a {
+                Arg::Mem { mem, .. } => Some(*mem),
+                Arg::Value(_) => None,
+            });
+            std::iter::once(*out).chain(passed).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Every `Def` in `b` and the blocks inside it, by the value it defines.
 pub fn nested_definitions(b: &Block) -> HashMap<ValueId, &Inst> {
     fn go<'a>(b: &'a Block, out: &mut HashMap<ValueId, &'a Inst>) {

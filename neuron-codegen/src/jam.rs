@@ -15,7 +15,7 @@
 //! what it writes), and the two loops fuse into one, which is sound because
 //! an iteration of one depends on no other iteration of the other.
 
-use crate::context::{children, Context};
+use crate::context::{children, own_mems, Context};
 use crate::ir::*;
 use crate::unique::{loads, own_use, touches};
 use std::collections::HashSet;
@@ -140,36 +140,7 @@ fn read_at(b: &Block, m: MemId, var: ValueId) -> bool {
 fn touched(b: &Block) -> HashSet<MemId> {
     let mut out = HashSet::new();
     for inst in &b.insts {
-        match inst {
-            Inst::Load { mem, .. }
-            | Inst::Store { mem, .. }
-            | Inst::Init { mem, .. }
-            | Inst::Def {
-                op: Op::Len(mem) | Op::Snapshot(mem),
-                ..
-            } => {
-                out.insert(*mem);
-            }
-            Inst::CopyInto { mem, from, .. } => {
-                out.extend([*mem, *from]);
-            }
-            Inst::Call { args, out: o, .. } => {
-                out.insert(*o);
-                for arg in args {
-                    if let Arg::Mem { mem, .. } = arg {
-                        out.insert(*mem);
-                    }
-                }
-            }
-            _ => {}
-        }
-        if let Inst::Init {
-            init: MemInit::Copy { from, .. },
-            ..
-        } = inst
-        {
-            out.insert(*from);
-        }
+        out.extend(own_mems(inst));
         for c in children(inst) {
             out.extend(touched(c));
         }

@@ -1089,32 +1089,8 @@ fn all_defined(b: &Block) -> HashSet<ValueId> {
 /// copies, calls, lengths, and loads in nested blocks.
 fn touched_otherwise(b: &Block, top: bool, out: &mut HashSet<MemId>) {
     for inst in &b.insts {
-        match inst {
-            Inst::Load { mem, .. } if !top => {
-                out.insert(*mem);
-            }
-            Inst::Store { mem, .. } | Inst::Init { mem, .. } => {
-                out.insert(*mem);
-            }
-            Inst::CopyInto { mem, from, .. } => {
-                out.extend([*mem, *from]);
-            }
-            Inst::Def { op: Op::Len(m), .. }
-            | Inst::Def {
-                op: Op::Snapshot(m),
-                ..
-            } => {
-                out.insert(*m);
-            }
-            Inst::Call { args, out: o, .. } => {
-                out.insert(*o);
-                for a in args {
-                    if let Arg::Mem { mem, .. } = a {
-                        out.insert(*mem);
-                    }
-                }
-            }
-            _ => {}
+        if !(top && matches!(inst, Inst::Load { .. })) {
+            out.extend(crate::context::own_mems(inst));
         }
         for inner in children(inst) {
             touched_otherwise(inner, false, out);

@@ -23,7 +23,7 @@
 //! (`refilled`): the network's hidden layer `h`, once per call instead of
 //! once per sample.
 
-use crate::context::{children, nested_definitions};
+use crate::context::{children, nested_definitions, own_mems};
 use crate::ir::*;
 use crate::lower::int_literal;
 use quote::ToTokens;
@@ -283,31 +283,12 @@ fn only_loads(inst: &Inst, m: MemId) -> bool {
 
 /// Whether `inst` itself, not a block it holds, uses `m` other than by a load.
 pub fn own_use(inst: &Inst, m: MemId) -> bool {
-    match inst {
-        Inst::Load { .. } => false,
-        Inst::Store { mem, .. } => *mem == m,
-        Inst::Init { mem, init } => {
-            *mem == m || matches!(init, MemInit::Copy { from, .. } if *from == m)
-        }
-        Inst::CopyInto { mem, from, .. } => *mem == m || *from == m,
-        Inst::Def {
-            op: Op::Len(x) | Op::Snapshot(x),
-            ..
-        } => *x == m,
-        Inst::Call { args, out, .. } => {
-            *out == m
-                || args
-                    .iter()
-                    .any(|a| matches!(a, Arg::Mem { mem, .. } if *mem == m))
-        }
-        _ => false,
-    }
+    !matches!(inst, Inst::Load { .. }) && own_mems(inst).contains(&m)
 }
 
 /// Whether `inst`, or an instruction nested in it, uses `m` in any way.
 pub fn touches(inst: &Inst, m: MemId) -> bool {
-    let load = matches!(inst, Inst::Load { mem, .. } if *mem == m);
-    load || own_use(inst, m)
+    own_mems(inst).contains(&m)
         || children(inst)
             .iter()
             .any(|c| c.insts.iter().any(|i| touches(i, m)))
