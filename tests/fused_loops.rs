@@ -515,3 +515,50 @@ fn an_output_array_read_by_a_later_loop() {
         },
     );
 }
+
+/// A chain like Rosenbrock's, from 1, with `x` also read before and after
+/// the loop: the fused reverse adds to `d_x[i]` once per iteration and
+/// carries the `d_x[i + 1]` part to the next in a register. With two
+/// elements the loop does not run, and with three it runs once.
+#[differentiate]
+fn neighbours(x: &[f64], w: f64) -> f64 {
+    let head = x[0] * w;
+    let mut s = head * head;
+    for i in 1..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i] * w;
+        s += a * a + (1.0 - x[i]).powi(2);
+    }
+    s + x[x.len() - 1] * 0.5
+}
+
+fn neighbours_dual(x: &[Dual64], w: Dual64) -> Dual64 {
+    let head = x[0] * w;
+    let mut s = head * head;
+    for i in 1..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i] * w;
+        s += a * a + (-x[i] + 1.0).powi(2);
+    }
+    s + x[x.len() - 1] * 0.5
+}
+
+#[test]
+fn a_neighbour_chain_carried_in_a_register() {
+    let _ = __neuron_fused_neighbours;
+    for n in [2, 3, 7] {
+        check_scalar(
+            "neighbours",
+            753 + n as u64,
+            |r| uniform_vec(r, n + 1, -1.2, 1.2),
+            |p| neighbours(&p[..n], p[n]),
+            |p, d| {
+                let (v, (dx, dw)) = neighbours_value_and_backward(&p[..n], p[n], d);
+                (v, [dx, vec![dw]].concat())
+            },
+            |p, d| {
+                let (dx, dw) = neighbours_backward(&p[..n], p[n], d);
+                [dx, vec![dw]].concat()
+            },
+            |p| neighbours_dual(&p[..n], p[n]),
+        );
+    }
+}

@@ -71,6 +71,13 @@ pub struct Context<'a> {
     /// Local arrays whose adjoint element is a scalar in the jammed reverse
     /// loop being generated (see `jam`), with the scalar's name.
     pub scalar_adjoints: HashMap<MemId, Ident>,
+    /// In the fused loop's reverse, gradient elements `d_m[var]` and
+    /// `d_m[var + 1]` added to in a scalar each (see `reverse::carry`), by
+    /// (array, index value).
+    pub carried: HashMap<(MemId, ValueId), Ident>,
+    /// What the fused loop's carries need before the loop (their
+    /// declarations) and after it (the last carry, added to its element).
+    pub carry_edges: (TokenStream, TokenStream),
     /// Reads `m[index]` of the reverse loop being generated that go through
     /// a row slice taken before it (see `reverse::row_slices`).
     pub rows: HashMap<(MemId, ValueId), Row>,
@@ -168,6 +175,8 @@ impl<'a> Context<'a> {
             first_stores: crate::unique::first_stores(ir),
             refilled: crate::unique::refilled(ir),
             scalar_adjoints: HashMap::new(),
+            carried: HashMap::new(),
+            carry_edges: (TokenStream::new(), TokenStream::new()),
             rows: HashMap::new(),
             mem_tape_names: HashMap::new(),
             fused: None,

@@ -92,8 +92,10 @@ fn split_fused(cx: &mut Context, b: &Block, parts: Vec<(TokenStream, TokenStream
             std::cmp::Ordering::Greater => rest.extend([d, s]),
         }
     }
+    let (declared, flush) = std::mem::take(&mut cx.carry_edges);
+    before.extend(declared);
     cx.fused_rev = Some(crate::context::FusedReverse { before, body });
-    rest
+    quote!(#flush #rest)
 }
 
 /// The statements, each with the adjoint accumulators of `b` it is the
@@ -672,6 +674,9 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             if let Some(s) = cx.scalar_adjoints.get(mem) {
                 return quote!(#s += #d;);
             }
+            if let Some(s) = index.first().and_then(|i| cx.carried.get(&(*mem, *i))) {
+                return quote!(#s += #d;);
+            }
             let dm = cx.adj_mem(*mem);
             let only = cx.only_contributions.contains(dst);
             let op = add_or_assign(only || cx.first_writes.first(&dm, cx.literal_index(index)));
@@ -727,7 +732,24 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
         }
         Inst::Init { mem, init } if cx.active_mem(*mem) => init_rev(cx, *mem, init),
         // One iteration's reverse: the forward sweep runs it (see `fuse`).
-        Inst::For { body, .. } if cx.fused == Some(body.id) => block(cx, body, quote!()),
+        Inst::For { body, var, rev, .. } if cx.fused == Some(body.id) => {
+            let carries = if *rev {
+                Vec::new()
+            } else {
+                carries(cx, *var, body)
+            };
+            for (m, here, next) in &carries {
+                let d = cx.adj_mem(*m);
+                let names = (
+                    cx.names.fresh(&format!("{d}_here")),
+                    cx.names.fresh(&format!("{d}_next")),
+                );
+                cx.carried.insert((*m, *here), names.0);
+                cx.carried.insert((*m, *next), names.1);
+            }
+            let inner = block(cx, body, quote!());
+            wrap_carries(cx, *var, carries, inner)
+        }
         Inst::For {
             var,
             lo,
@@ -791,6 +813,99 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
         } if cx.active_mem(*out) => call_rev(cx, func, args, *out, *pullback),
         _ => quote!(),
     }
+}
+
+/// A parameter array the fused loop over `var` (ascending) reads only as
+/// `m[var]` and `m[var + 1]` (Rosenbrock's `x[i]`, `x[i + 1]`): each
+/// iteration adds to `d_m[var]` and `d_m[var + 1]`, and the next adds to
+/// the latter again. Written so, the compiler may merge the two updates into
+/// one wide store that the next iteration's load must wait for. As a
+/// backward pass is written by hand, the `var + 1` part is carried to the
+/// next iteration in a register instead, and each element is written once.
+/// Returns, for each such array, its two index values.
+fn carries(cx: &Context, var: ValueId, body: &Block) -> Vec<(MemId, ValueId, ValueId)> {
+    let mut index_of: HashMap<MemId, Vec<ValueId>> = HashMap::new();
+    for inst in &body.insts {
+        if let Inst::Load { mem, index, .. } = inst {
+            if let [i] = index[..] {
+                let seen = index_of.entry(*mem).or_default();
+                if !seen.contains(&i) {
+                    seen.push(i);
+                }
+            }
+        }
+    }
+    let mut other = HashSet::new();
+    touched_otherwise(body, true, &mut other);
+    let mut out = Vec::new();
+    for (m, indices) in index_of {
+        let param = matches!(cx.ir.mems[m].origin, MemOrigin::Param { .. });
+        if !param
+            || !cx.active_mem(m)
+            || !cx.readonly(m)
+            || other.contains(&m)
+            || cx.ir.mems[m].rank != Some(1)
+        {
+            continue;
+        }
+        let bases: Vec<Option<u64>> = indices
+            .iter()
+            .map(|i| literal_base(cx, body, var, *i))
+            .collect();
+        if let ([here, next], [Some(0), Some(1)] | [Some(1), Some(0)]) = (&indices[..], &bases[..])
+        {
+            let (here, next) = if bases[0] == Some(0) {
+                (*here, *next)
+            } else {
+                (*next, *here)
+            };
+            out.push((m, here, next));
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// The fused loop's reverse `inner` with the carries of `carries` (see
+/// `carries`): the contributions to `d_m[var]` start from the carry and are
+/// written once at the end of the iteration; those to `d_m[var + 1]` become
+/// the next carry. The carries are declared before the loop, and the last
+/// one is added to its element after it (if the loop ran at all, its index
+/// is in bounds: the forward sweep read that element).
+fn wrap_carries(
+    cx: &mut Context,
+    var: ValueId,
+    carries: Vec<(MemId, ValueId, ValueId)>,
+    inner: TokenStream,
+) -> TokenStream {
+    let (mut start, mut end) = (TokenStream::new(), TokenStream::new());
+    for (m, here, next) in &carries {
+        let (here_d, next_d) = (
+            cx.carried.remove(&(*m, *here)),
+            cx.carried.remove(&(*m, *next)),
+        );
+        let (Some(here_d), Some(next_d)) = (here_d, next_d) else {
+            continue;
+        };
+        let d = cx.adj_mem(*m);
+        let carry = cx.names.fresh(&format!("{d}_carry"));
+        let at = cx.names.fresh(&format!("{d}_carry_at"));
+        let (i, j) = (cx.val(var), cx.val(*next));
+        start.extend(quote!(let mut #here_d = #carry; let mut #next_d = -0.0;));
+        end.extend(quote!(#d[#i] += #here_d; #carry = #next_d; #at = #j;));
+        cx.carry_edges
+            .0
+            .extend(quote!(let mut #carry = -0.0; let mut #at = 0usize;));
+        cx.carry_edges.1.extend(quote! {
+            if let Some(slot) = #d.get_mut(#at) {
+                *slot += #carry;
+            }
+        });
+    }
+    if start.is_empty() {
+        return inner;
+    }
+    quote!(#start #inner #end)
 }
 
 /// The reverse of two loops as one (see `jam`): each iteration runs the
@@ -1205,4 +1320,62 @@ fn find_snapshot_index(ir: &Ir, s: ValueId) -> Option<Vec<ValueId>> {
         })
     }
     go(&ir.body, s)
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// Whether `NAME_backward`'s fused loop carries `d_x[i + 1]` in a register.
+    fn carried(f: proc_macro2::TokenStream) -> bool {
+        let out = crate::differentiate(quote!(), f).to_string();
+        assert!(out.contains("__neuron_fused_f"), "{out}");
+        out.contains("d_x_carry")
+    }
+
+    #[test]
+    fn the_next_element_is_carried_to_the_next_iteration() {
+        assert!(carried(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut s = 0.0;
+                for i in 1..x.len() - 1 {
+                    s += (x[i + 1] - x[i] * x[i]).powi(2);
+                }
+                s
+            }
+        }));
+    }
+
+    #[test]
+    fn other_neighbours_are_not_carried() {
+        let cases = [
+            // Two apart.
+            quote! {
+                fn f(x: &[f64]) -> f64 {
+                    let mut s = 0.0;
+                    for i in 0..x.len() - 2 { s += x[i + 2] * x[i]; }
+                    s
+                }
+            },
+            // A third element.
+            quote! {
+                fn f(x: &[f64]) -> f64 {
+                    let mut s = 0.0;
+                    for i in 0..x.len() - 1 { s += x[i + 1] * x[i] * x[0]; }
+                    s
+                }
+            },
+            // Descending.
+            quote! {
+                fn f(x: &[f64]) -> f64 {
+                    let mut s = 0.0;
+                    for i in (0..x.len() - 1).rev() { s += x[i + 1] * x[i]; }
+                    s
+                }
+            },
+        ];
+        for f in cases {
+            assert!(!carried(f));
+        }
+    }
 }

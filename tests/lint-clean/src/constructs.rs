@@ -241,6 +241,18 @@ pub fn hidden_layer(w1: &[f64], w2: &[f64], #[no_grad] x: &[f64]) -> f64 {
     total
 }
 
+/// Rosenbrock's chain: the fused reverse carries `d_x[i + 1]` to the next
+/// iteration in a register.
+#[differentiate]
+pub fn chain(x: &[f64]) -> f64 {
+    let mut f = 0.0;
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i];
+        f += 100.0 * a * a + (1.0 - x[i]) * (1.0 - x[i]);
+    }
+    f
+}
+
 /// Iterator chains: `iter`, `zip`, `enumerate`, `map`, `sum`, `product`, `fold`.
 #[differentiate]
 pub fn iterators(x: &[f64], w: &[f64], s: f64) -> f64 {
