@@ -824,28 +824,9 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
 /// next iteration in a register instead, and each element is written once.
 /// Returns, for each such array, its two index values.
 fn carries(cx: &Context, var: ValueId, body: &Block) -> Vec<(MemId, ValueId, ValueId)> {
-    let mut index_of: HashMap<MemId, Vec<ValueId>> = HashMap::new();
-    for inst in &body.insts {
-        if let Inst::Load { mem, index, .. } = inst {
-            if let [i] = index[..] {
-                let seen = index_of.entry(*mem).or_default();
-                if !seen.contains(&i) {
-                    seen.push(i);
-                }
-            }
-        }
-    }
-    let mut other = HashSet::new();
-    touched_otherwise(body, true, &mut other);
     let mut out = Vec::new();
-    for (m, indices) in index_of {
-        let param = matches!(cx.ir.mems[m].origin, MemOrigin::Param { .. });
-        if !param
-            || !cx.active_mem(m)
-            || !cx.readonly(m)
-            || other.contains(&m)
-            || cx.ir.mems[m].rank != Some(1)
-        {
+    for (m, indices) in read_only_rows(cx, body) {
+        if !cx.active_mem(m) {
             continue;
         }
         let bases: Vec<Option<u64>> = indices
@@ -862,7 +843,6 @@ fn carries(cx: &Context, var: ValueId, body: &Block) -> Vec<(MemId, ValueId, Val
             out.push((m, here, next));
         }
     }
-    out.sort_unstable();
     out
 }
 
@@ -1007,29 +987,8 @@ fn row_slices(
         _ => return Vec::new(),
     };
     let inside: HashSet<ValueId> = all_defined(body);
-    // Each candidate array with the index values it is read at, and every
-    // array the body touches in any other way.
-    let mut index_of: HashMap<MemId, Vec<ValueId>> = HashMap::new();
-    for inst in &body.insts {
-        if let Inst::Load { mem, index, .. } = inst {
-            if let [i] = index[..] {
-                let seen = index_of.entry(*mem).or_default();
-                if !seen.contains(&i) {
-                    seen.push(i);
-                }
-            }
-        }
-    }
-    let mut other = HashSet::new();
-    touched_otherwise(body, true, &mut other);
     let mut out = Vec::new();
-    let mut mems: Vec<(MemId, Vec<ValueId>)> = index_of.into_iter().collect();
-    mems.sort();
-    for (m, indices) in mems {
-        let param = matches!(cx.ir.mems[m].origin, MemOrigin::Param { .. });
-        if !param || !cx.readonly(m) || other.contains(&m) || cx.ir.mems[m].rank != Some(1) {
-            continue;
-        }
+    for (m, indices) in read_only_rows(cx, body) {
         // The slice's range, and each index value's offset in it.
         let (range, offsets) = if let [i] = indices[..] {
             let range = if i == var {
@@ -1085,6 +1044,37 @@ fn row_slices(
             adjoint: (adjoint.clone(), quote!(let #adjoint = &mut #d[#range];)),
         });
     }
+    out
+}
+
+/// The read-only parameter arrays (of one index level) that `body` uses
+/// only by loads of its own, each with the index values it reads them at,
+/// in order: the candidates for row slices and carries.
+fn read_only_rows(cx: &Context, body: &Block) -> Vec<(MemId, Vec<ValueId>)> {
+    let mut index_of: HashMap<MemId, Vec<ValueId>> = HashMap::new();
+    for inst in &body.insts {
+        if let Inst::Load { mem, index, .. } = inst {
+            if let [i] = index[..] {
+                let seen = index_of.entry(*mem).or_default();
+                if !seen.contains(&i) {
+                    seen.push(i);
+                }
+            }
+        }
+    }
+    let mut other = HashSet::new();
+    touched_otherwise(body, true, &mut other);
+    let mut out: Vec<(MemId, Vec<ValueId>)> = index_of
+        .into_iter()
+        .filter(|(m, _)| {
+            let mem = &cx.ir.mems[*m];
+            matches!(mem.origin, MemOrigin::Param { .. })
+                && cx.readonly(*m)
+                && !other.contains(m)
+                && mem.rank == Some(1)
+        })
+        .collect();
+    out.sort();
     out
 }
 
