@@ -68,13 +68,11 @@ pub struct Context<'a> {
     /// Local arrays the forward sweep declares before the top-level loop
     /// around them, by that loop's body (see `unique::refilled`).
     pub refilled: HashMap<BlockId, Vec<MemId>>,
-    /// Local arrays whose adjoint element is a scalar in the jammed reverse
-    /// loop being generated (see `jam`), with the scalar's name.
-    pub scalar_adjoints: HashMap<MemId, Ident>,
-    /// In the fused loop's reverse, gradient elements `d_m[var]` and
-    /// `d_m[var + 1]` added to in a scalar each (see `reverse::carry`), by
-    /// (array, index value).
-    pub carried: HashMap<(MemId, ValueId), Ident>,
+    /// Adjoint elements `d_m[i]` held in a scalar in the loop whose reverse
+    /// is being generated, by (array, index value `i`): an array handed from
+    /// one jammed loop to the other (see `jam`), and the neighbours a fused
+    /// loop carries (see `reverse::carries`).
+    pub scalar_elements: HashMap<(MemId, ValueId), Ident>,
     /// What the fused loop's carries need before the loop (their
     /// declarations) and after it (the last carry, added to its element).
     pub carry_edges: (TokenStream, TokenStream),
@@ -174,8 +172,7 @@ impl<'a> Context<'a> {
             only_contributions: crate::unique::only_contributions(ir),
             first_stores: crate::unique::first_stores(ir),
             refilled: crate::unique::refilled(ir),
-            scalar_adjoints: HashMap::new(),
-            carried: HashMap::new(),
+            scalar_elements: HashMap::new(),
             carry_edges: (TokenStream::new(), TokenStream::new()),
             rows: HashMap::new(),
             mem_tape_names: HashMap::new(),

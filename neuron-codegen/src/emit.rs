@@ -361,7 +361,6 @@ impl Forward {
     }
 }
 
-/// Whether a call is the function calling itself by name.
 /// The initialisation of memory object `m`, wherever in `b` it is.
 fn init_of(b: &Block, m: MemId) -> Option<&MemInit> {
     b.insts.iter().find_map(|inst| match inst {
@@ -370,6 +369,7 @@ fn init_of(b: &Block, m: MemId) -> Option<&MemInit> {
     })
 }
 
+/// Whether a call is the function calling itself by name.
 fn self_call(cx: &Context, func: &syn::Path) -> bool {
     func.leading_colon.is_none()
         && func.segments.len() == 1

@@ -671,10 +671,7 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
         }
         Inst::Load { dst, mem, index } if cx.active(*dst) && !dead(cx, *dst) => {
             let d = adj_ref(cx, *dst);
-            if let Some(s) = cx.scalar_adjoints.get(mem) {
-                return quote!(#s += #d;);
-            }
-            if let Some(s) = index.first().and_then(|i| cx.carried.get(&(*mem, *i))) {
+            if let Some(s) = scalar_element(cx, *mem, index) {
                 return quote!(#s += #d;);
             }
             let dm = cx.adj_mem(*mem);
@@ -692,8 +689,8 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             let dm = cx.adj_mem(*mem);
             let idx = cx.index_path(index);
             // In a jammed loop, the element's adjoint is a scalar (see `jam`).
-            let (dm, idx) = match cx.scalar_adjoints.get(mem) {
-                Some(s) => (s.clone(), quote!()),
+            let (dm, idx) = match scalar_element(cx, *mem, index) {
+                Some(s) => (s, quote!()),
                 None => (dm, idx),
             };
             let take = if cx.active(*src) && many(cx, *src) {
@@ -738,15 +735,6 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             } else {
                 carries(cx, *var, body)
             };
-            for (m, here, next) in &carries {
-                let d = cx.adj_mem(*m);
-                let names = (
-                    cx.names.fresh(&format!("{d}_here")),
-                    cx.names.fresh(&format!("{d}_next")),
-                );
-                cx.carried.insert((*m, *here), names.0);
-                cx.carried.insert((*m, *next), names.1);
-            }
             let inner = block(cx, body, quote!());
             wrap_carries(cx, *var, carries, inner)
         }
@@ -822,8 +810,8 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
 /// one wide store that the next iteration's load must wait for. As a
 /// backward pass is written by hand, the `var + 1` part is carried to the
 /// next iteration in a register instead, and each element is written once.
-/// Returns, for each such array, its two index values.
-fn carries(cx: &Context, var: ValueId, body: &Block) -> Vec<(MemId, ValueId, ValueId)> {
+/// Registers the two elements' scalars in `cx.scalar_elements`.
+fn carries(cx: &mut Context, var: ValueId, body: &Block) -> Vec<Carry> {
     let mut out = Vec::new();
     for (m, indices) in read_only_rows(cx, body) {
         if !cx.active_mem(m) {
@@ -833,46 +821,62 @@ fn carries(cx: &Context, var: ValueId, body: &Block) -> Vec<(MemId, ValueId, Val
             .iter()
             .map(|i| literal_base(cx, body, var, *i))
             .collect();
-        if let ([here, next], [Some(0), Some(1)] | [Some(1), Some(0)]) = (&indices[..], &bases[..])
-        {
-            let (here, next) = if bases[0] == Some(0) {
-                (*here, *next)
-            } else {
-                (*next, *here)
-            };
-            out.push((m, here, next));
-        }
+        let (here, next) = match (&indices[..], &bases[..]) {
+            ([a, b], [Some(0), Some(1)]) => (*a, *b),
+            ([a, b], [Some(1), Some(0)]) => (*b, *a),
+            _ => continue,
+        };
+        let d = cx.adj_mem(m);
+        let carry = Carry {
+            m,
+            here: cx.names.fresh(&format!("{d}_here")),
+            next: cx.names.fresh(&format!("{d}_next")),
+            indices: (here, next),
+        };
+        cx.scalar_elements.insert((m, here), carry.here.clone());
+        cx.scalar_elements.insert((m, next), carry.next.clone());
+        out.push(carry);
     }
     out
 }
 
-/// The fused loop's reverse `inner` with the carries of `carries` (see
-/// `carries`): the contributions to `d_m[var]` start from the carry and are
-/// written once at the end of the iteration; those to `d_m[var + 1]` become
-/// the next carry. The carries are declared before the loop, and the last
-/// one is added to its element after it (if the loop ran at all, its index
-/// is in bounds: the forward sweep read that element).
+/// One carried neighbour pair of a fused loop (see `carries`): the scalars
+/// of `d_m[var]` and `d_m[var + 1]`, and the index values `var`, `var + 1`.
+struct Carry {
+    m: MemId,
+    here: syn::Ident,
+    next: syn::Ident,
+    indices: (ValueId, ValueId),
+}
+
+/// The fused loop's reverse `inner` with its carries (see `carries`): the
+/// contributions to `d_m[var]` start from the carry and are written once at
+/// the end of the iteration; those to `d_m[var + 1]` become the next carry.
+/// The carries are declared before the loop, and the last one is added to
+/// its element after it (if the loop ran at all, its index is in bounds: the
+/// forward sweep read that element).
 fn wrap_carries(
     cx: &mut Context,
     var: ValueId,
-    carries: Vec<(MemId, ValueId, ValueId)>,
+    carries: Vec<Carry>,
     inner: TokenStream,
 ) -> TokenStream {
     let (mut start, mut end) = (TokenStream::new(), TokenStream::new());
-    for (m, here, next) in &carries {
-        let (here_d, next_d) = (
-            cx.carried.remove(&(*m, *here)),
-            cx.carried.remove(&(*m, *next)),
-        );
-        let (Some(here_d), Some(next_d)) = (here_d, next_d) else {
-            continue;
-        };
+    for Carry {
+        m,
+        here,
+        next,
+        indices: (here_index, next_index),
+    } in &carries
+    {
+        cx.scalar_elements.remove(&(*m, *here_index));
+        cx.scalar_elements.remove(&(*m, *next_index));
         let d = cx.adj_mem(*m);
         let carry = cx.names.fresh(&format!("{d}_carry"));
         let at = cx.names.fresh(&format!("{d}_carry_at"));
-        let (i, j) = (cx.val(var), cx.val(*next));
-        start.extend(quote!(let mut #here_d = #carry; let mut #next_d = -0.0;));
-        end.extend(quote!(#d[#i] += #here_d; #carry = #next_d; #at = #j;));
+        let (i, j) = (cx.val(var), cx.val(*next_index));
+        start.extend(quote!(let mut #here = #carry; let mut #next = -0.0;));
+        end.extend(quote!(#d[#i] += #here; #carry = #next; #at = #j;));
         cx.carry_edges
             .0
             .extend(quote!(let mut #carry = -0.0; let mut #at = 0usize;));
@@ -886,6 +890,15 @@ fn wrap_carries(
         return inner;
     }
     quote!(#start #inner #end)
+}
+
+/// The scalar that holds adjoint element `d_m[index]` in the loop being
+/// generated, if one does (see `Context::scalar_elements`).
+fn scalar_element(cx: &Context, m: MemId, index: &[ValueId]) -> Option<syn::Ident> {
+    match index {
+        [i] => cx.scalar_elements.get(&(m, *i)).cloned(),
+        _ => None,
+    }
 }
 
 /// The reverse of two loops as one (see `jam`): each iteration runs the
@@ -914,7 +927,9 @@ fn jam_rev(cx: &mut Context, b: &Block, jam: &crate::jam::Jam) -> TokenStream {
         let d = cx.adj_mem(*m);
         let s = cx.names.fresh(&format!("{d}_{var}"));
         scalars.extend(quote!(let mut #s = -0.0;));
-        cx.scalar_adjoints.insert(*m, s);
+        // The first loop stores `m[va]`, the second reads `m[vc]`.
+        cx.scalar_elements.insert((*m, *va), s.clone());
+        cx.scalar_elements.insert((*m, *vc), s);
     }
     let mut parts = TokenStream::new();
     let mut slices = TokenStream::new();
@@ -928,7 +943,8 @@ fn jam_rev(cx: &mut Context, b: &Block, jam: &crate::jam::Jam) -> TokenStream {
         slices.extend(rename(own, from, &var));
     }
     for m in &jam.promoted {
-        cx.scalar_adjoints.remove(m);
+        cx.scalar_elements.remove(&(*m, *va));
+        cx.scalar_elements.remove(&(*m, *vc));
     }
     if parts.is_empty() {
         return parts;
@@ -1108,13 +1124,8 @@ fn literal_base(cx: &Context, body: &Block, var: ValueId, i: ValueId) -> Option<
     if i == var {
         return Some(0);
     }
-    let (op, args) = binary_def(body, i)?;
-    let other = match (op, &args[..]) {
-        (syn::BinOp::Add(_), [a, b]) if *b == var => *a,
-        (syn::BinOp::Add(_), [a, b]) if *a == var => *b,
-        _ => return None,
-    };
-    match cx.literal_index(&[other])?[..] {
+    let base = var_plus(body, var, i)?;
+    match cx.literal_index(&[base])?[..] {
         [b] => Some(b),
         _ => None,
     }
@@ -1129,13 +1140,18 @@ fn row_base(
     var: ValueId,
     i: ValueId,
 ) -> Option<TokenStream> {
-    let (op, args) = binary_def(body, i)?;
-    let base = match (op, &args[..]) {
-        (syn::BinOp::Add(_), [a, b]) if *b == var => *a,
-        (syn::BinOp::Add(_), [a, b]) if *a == var => *b,
-        _ => return None,
-    };
+    let base = var_plus(body, var, i)?;
     invariant(cx, body, inside, var, base)
+}
+
+/// `base` if `body` defines index value `i` as `base + var` or `var + base`.
+fn var_plus(body: &Block, var: ValueId, i: ValueId) -> Option<ValueId> {
+    let (op, args) = binary_def(body, i)?;
+    match (op, &args[..]) {
+        (syn::BinOp::Add(_), [a, b]) if *b == var => Some(*a),
+        (syn::BinOp::Add(_), [a, b]) if *a == var => Some(*b),
+        _ => None,
+    }
 }
 
 /// Integer arithmetic on values from outside the loop, written out; `None`
