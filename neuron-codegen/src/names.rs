@@ -61,10 +61,10 @@ impl Names {
         if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
             base.insert(0, 'v');
         }
-        if syn::parse_str::<Ident>(&base).is_err() {
+        if !is_identifier(&base) {
             base.push('_');
         }
-        if syn::parse_str::<Ident>(&base).is_err() {
+        if !is_identifier(&base) {
             // Alphanumeric but not an identifier character: a plain name.
             base = "v".to_string();
         }
@@ -82,6 +82,22 @@ impl Names {
         self.taken.insert(name.clone());
         Ident::new(&name, Span::call_site())
     }
+}
+
+/// Whether `name` is an identifier and not a keyword. Most bases hold a `_`
+/// or a digit, which no keyword does, so they skip `syn`'s parser: inside
+/// the compiler it lexes through the proc-macro bridge, and a long function
+/// asks for tens of thousands of names.
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    let plain = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain && name.len() > 1 && name.contains(|c: char| c == '_' || c.is_ascii_digit()) {
+        return true;
+    }
+    syn::parse_str::<Ident>(name).is_ok()
 }
 
 fn collect(ts: TokenStream, out: &mut HashSet<String>) {
@@ -103,5 +119,22 @@ impl<'ast> Visit<'ast> for Bindings {
     fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
         self.0.push(p.ident.to_string());
         syn::visit::visit_pat_ident(self, p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_agree_with_syn() {
+        let names = [
+            "d_v1", "v1", "_", "_1", "__", "t_3", "fn", "fn_", "self", "Self_", "d_", "x", "move",
+            "tape_2", "1a", "a-b", "é_1", "d_é", "r#fn", "union", "_fn",
+        ];
+        for n in names {
+            let syn_says = syn::parse_str::<Ident>(n).is_ok();
+            assert_eq!(is_identifier(n), syn_says, "{n}");
+        }
     }
 }
