@@ -293,9 +293,9 @@ impl Chunker<'_> {
     /// type Chunk_1 = (f64, f64);
     /// #[inline(never)]
     /// fn chunk_fn(chunk: &Chunk, x: f64) -> (Chunk_1, ()) {
-    ///     let v0 = chunk.3;
-    ///     let mut d_v2 = chunk.7;
-    ///     let v1 = …; d_v2 += …;
+    ///     let mut d_v2 = chunk.7;   // handed on: taken over
+    ///     let v1 = chunk.3 * x;     // only read: read in place
+    ///     d_v2 += …;
     ///     ((v1, d_v2), ())
     /// }
     /// let (chunk_1, owned_1) = chunk_fn(&chunk, x);
