@@ -140,16 +140,24 @@ impl Chunker<'_> {
         reverse: TokenStream,
         grads: TokenStream,
     ) -> TokenStream {
-        let mut after = HashSet::new();
-        for t in [&output, &reverse, &grads] {
-            idents(t, &mut after);
-        }
         let outer = self.scope.params.iter();
         self.locals = outer.map(|(n, t)| (n.to_string(), t.clone())).collect();
-        let (forward, reverse) = (statements(forward), statements(reverse));
+        let forward: Vec<Scan> = statements(forward).into_iter().map(Scan::of).collect();
+        let reverse: Vec<Scan> = statements(reverse).into_iter().map(Scan::of).collect();
+        // What the code after the forward sweep names. The reverse sweep's
+        // scans hold every name in it (inside the compiler, each walk over
+        // its tokens is a round of calls across the proc-macro bridge).
+        let mut after = HashSet::new();
+        for t in [&output, &grads] {
+            idents(t, &mut after);
+        }
+        for s in &reverse {
+            let names = s.reads.iter().chain(s.binds.iter().map(|(b, _)| b));
+            after.extend(names.map(|n| n.to_string()));
+        }
         // Only chunks of the reverse sweep can read an uncut forward's names.
         let forward_binds = match forward.len() <= self.limit && reverse.len() > self.limit {
-            true => Scan::of(forward.concat()).binds,
+            true => forward.iter().flat_map(|s| s.binds.clone()).collect(),
             false => Vec::new(),
         };
         let forward = self.sweep(forward, &after);
@@ -178,14 +186,13 @@ impl Chunker<'_> {
 
     /// `stmts`, cut into chunks if there are more than `limit`; `after` is
     /// what the code after them names.
-    fn sweep(&mut self, stmts: Vec<Vec<TokenTree>>, after: &HashSet<String>) -> TokenStream {
+    fn sweep(&mut self, stmts: Vec<Scan>, after: &HashSet<String>) -> TokenStream {
         if stmts.len() <= self.limit {
-            let all = [Scan::of(stmts.concat())];
-            let imports = self.imports(&all);
-            let body = body(&all);
+            let imports = self.imports(&stmts);
+            let body = body(&stmts);
             return quote!(#imports #body);
         }
-        let mut stmts = stmts.into_iter().map(Scan::of).peekable();
+        let mut stmts = stmts.into_iter().peekable();
         let mut chunks: Vec<Vec<Scan>> = Vec::new();
         while stmts.peek().is_some() {
             chunks.push(stmts.by_ref().take(self.size).collect());
