@@ -230,18 +230,20 @@ impl Chunker<'_> {
         // binding of a name wins, as it does in a block, and puts the name
         // last. Keyed by text: comparing two `Ident`s inside the compiler
         // turns both into strings.
+        // Each name with when it was last taken or bound, and whether `mut`.
         let mut held: HashMap<String, (usize, Ident, bool)> = HashMap::new();
-        let mut order = 0..;
+        let mut when = 0;
         for s in stmts {
             for n in &s.reads {
                 let key = n.to_string();
                 if !held.contains_key(&key) && self.providers.get(&key).is_some_and(|p| p.mutable) {
-                    held.insert(key, (order.next().unwrap_or_default(), n.clone(), true));
+                    held.insert(key, (when, n.clone(), true));
+                    when += 1;
                 }
             }
             for (n, m) in &s.binds {
-                let at = order.next().unwrap_or_default();
-                held.insert(n.to_string(), (at, n.clone(), *m));
+                held.insert(n.to_string(), (when, n.clone(), *m));
+                when += 1;
             }
         }
         let mut held: Vec<_> = held
@@ -250,9 +252,9 @@ impl Chunker<'_> {
             .map(|(_, h)| h)
             .collect();
         held.sort_unstable_by_key(|h| h.0);
-        let held: Vec<(Ident, bool)> = held.into_iter().map(|(_, n, m)| (n, m)).collect();
         let (scalars, owned): (Vec<_>, Vec<_>) = held
             .into_iter()
+            .map(|(_, n, m)| (n, m))
             .partition(|(n, _)| self.scope.scalars.contains(&n.to_string()));
         let (s, o) = ((self.fresh)("chunk"), (self.fresh)("owned"));
         let function = self.function(stmts, &scalars, &owned, (&s, &o));
@@ -506,7 +508,7 @@ fn not_only_read<V>(tokens: &TokenStream, values: &HashMap<String, V>, out: &mut
             TokenTree::Punct(p) if p.as_char() == '=' || p.as_char() == ';' => pattern = false,
             TokenTree::Group(g) if pattern => {
                 let mut all = HashSet::new();
-                crate::context::idents(&g.stream(), &mut all);
+                idents(&g.stream(), &mut all);
                 out.extend(all.into_iter().filter(|n| values.contains_key(n)));
             }
             TokenTree::Group(g) => not_only_read(&g.stream(), values, out),
