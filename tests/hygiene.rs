@@ -5,7 +5,8 @@
 //! that the macro does generate the colliding name (a loop for tapes, an early
 //! return for `returned`/`result`, an `if` value in a loop, an array literal, a
 //! `fold` for `acc`), and each gradient is checked against a hand-derived value
-//! and central finite differences.
+//! and central finite differences. Last, functions that `macro_rules!`
+//! writes, whose names carry the macro's hygiene.
 
 mod common;
 
@@ -380,4 +381,76 @@ fn borrowed_parameters_named_value_and_grads() {
         borrowed_like_value_and_grads_unfused_backward(&v, &g, d),
         (gv, gg)
     );
+}
+
+// ---------------------------------------------------------------------------
+// Functions that `macro_rules!` writes, from the caller's names and the
+// macro's own local `t`. An `expr` fragment reaches `#[differentiate]` as an
+// invisible group, which does not survive a trip through text, so the first
+// function is expanded on the compiler's tokens; the second, its fragment
+// passed as plain tokens, on proc-macro2's own (see the bridge module of
+// neuron-macros). Both are `(u·b)² + u`.
+
+macro_rules! square_plus_expr {
+    ($name:ident($x:ident, $y:ident) = $e:expr) => {
+        #[differentiate]
+        fn $name($x: f64, $y: f64) -> f64 {
+            let t = $e;
+            t * t + $x
+        }
+    };
+}
+
+macro_rules! square_plus_tokens {
+    ($name:ident($x:ident, $y:ident) = $($e:tt)*) => {
+        #[differentiate]
+        fn $name($x: f64, $y: f64) -> f64 {
+            let t = $($e)*;
+            t * t + $x
+        }
+    };
+}
+
+square_plus_expr!(from_an_expr_fragment(u, b) = u * b);
+square_plus_tokens!(from_plain_tokens(u, b) = u * b);
+
+#[test]
+fn functions_written_by_macro_rules() {
+    type Case = (
+        &'static str,
+        fn(f64, f64) -> f64,
+        fn(f64, f64, f64) -> (f64, f64),
+    );
+    let cases: [Case; 2] = [
+        (
+            "expr fragment",
+            from_an_expr_fragment,
+            from_an_expr_fragment_backward,
+        ),
+        (
+            "plain tokens",
+            from_plain_tokens,
+            from_plain_tokens_backward,
+        ),
+    ];
+    let (u, b, d) = (0.7, -1.3, 1.5);
+    for (what, f, backward) in cases {
+        let (du, db) = backward(u, b, d);
+        let value = (u * b) * (u * b) + u;
+        check(
+            what,
+            &[u, b],
+            &|p: &[f64]| f(p[0], p[1]),
+            value,
+            &[du / d, db / d],
+        );
+        assert_close(
+            du,
+            d * (2.0 * u * b * b + 1.0),
+            1e-15,
+            0.0,
+            &format!("{what}: d_u"),
+        );
+        assert_close(db, d * 2.0 * u * b * u, 1e-15, 0.0, &format!("{what}: d_b"));
+    }
 }

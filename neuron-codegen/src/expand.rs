@@ -2,12 +2,12 @@
 
 use crate::context::Context;
 use crate::names::Names;
-use crate::{activity, chunk, emit, fuse, lower, returns, reverse, signature};
+use crate::{activity, chunk, emit, fuse, lower, returns, reverse, signature, Hygiene};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Error, ItemFn};
 
-pub fn expand(mut item: ItemFn) -> Result<TokenStream, Error> {
+pub fn expand(mut item: ItemFn, hygiene: Hygiene) -> Result<TokenStream, Error> {
     let sig = signature::parse(&item.sig)?;
     strip_param_attributes(&mut item);
     // Every stage names things apart from what the user wrote: collect that
@@ -16,13 +16,13 @@ pub fn expand(mut item: ItemFn) -> Result<TokenStream, Error> {
     // Callers need a gradient for every float parameter; NAME_backward leaves
     // out the #[no_grad] ones, so when there are any it gets a sweep of its own
     // that does not compute them.
-    let callers = pullback(&item, &sig, &names, &|p| p.differentiable())?;
+    let callers = pullback(&item, &sig, &names, hygiene, &|p| p.differentiable())?;
     let own = if sig.params.iter().any(|p| p.differentiable() && !p.grad) {
-        Some(pullback(&item, &sig, &names, &|p| p.grad)?)
+        Some(pullback(&item, &sig, &names, hygiene, &|p| p.grad)?)
     } else {
         None
     };
-    let fused = fused(&item, &sig, &names, &|p| p.grad)?;
+    let fused = fused(&item, &sig, &names, hygiene, &|p| p.grad)?;
     let d_output = names.clone().fresh("d_output");
     let generated = emit::items(&item, &sig, &names, callers, own, fused, &d_output);
     Ok(quote! {
@@ -42,9 +42,10 @@ fn pullback(
     item: &ItemFn,
     sig: &signature::Signature,
     names: &Names,
+    hygiene: Hygiene,
     wrt: &dyn Fn(&signature::Param) -> bool,
 ) -> Result<TokenStream, Error> {
-    let body = sweeps(item, sig, names, wrt, false, |cx, s| {
+    let body = sweeps(item, sig, names, hygiene, wrt, false, |cx, s| {
         let (fwd, tapes, output) = (s.forward, s.tapes, s.output);
         let (decls, rev, grads) = (s.decls, s.reverse, s.grads);
         let d_output = &s.d_output;
@@ -89,13 +90,14 @@ fn fused(
     item: &ItemFn,
     sig: &signature::Signature,
     names: &Names,
+    hygiene: Hygiene,
     wrt: &dyn Fn(&signature::Param) -> bool,
 ) -> Result<Option<emit::Fused>, Error> {
     // Only a `for` loop is fused: without one, do not lower the body again.
     if !has_for_loop(&item.block) {
         return Ok(None);
     }
-    sweeps(item, sig, names, wrt, true, |_, s| {
+    sweeps(item, sig, names, hygiene, wrt, true, |_, s| {
         let (decls, tapes, fwd, rev) = (s.decls, s.tapes, s.forward, s.reverse);
         let (output, grads) = (s.output, s.grads);
         emit::Fused {
@@ -127,6 +129,7 @@ fn sweeps<R>(
     item: &ItemFn,
     sig: &signature::Signature,
     names: &Names,
+    hygiene: Hygiene,
     wrt: &dyn Fn(&signature::Param) -> bool,
     fuse: bool,
     arrange: impl FnOnce(&mut Context, Sweeps) -> R,
@@ -139,7 +142,7 @@ fn sweeps<R>(
     } else {
         (*item.block).clone()
     };
-    let mut ir = lower::lower(sig, &body, &mut names)?;
+    let mut ir = lower::lower(sig, &body, &mut names, hygiene)?;
     let fused_loop = match fuse {
         true => match fuse::candidate(&ir) {
             Some(b) => Some(b),

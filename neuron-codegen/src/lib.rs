@@ -63,6 +63,20 @@ pub(crate) fn text(t: &impl quote::ToTokens) -> String {
     s
 }
 
+/// Which expansion an identifier was written in, as far as it is known: two
+/// identifiers of one name are one variable only if they come from the same
+/// expansion (`macro_rules!` hygiene keeps a local its body binds apart from
+/// the caller's of the same name). `None` where it is not known. The macro
+/// gets it from the compiler's spans; [`differentiate`] knows nothing of it.
+///
+/// ```
+/// // Everything from one expansion, as in a function nobody's macro wrote.
+/// let one: neuron_codegen::Hygiene = &|_| Some(0);
+/// let x = proc_macro2::Ident::new("x", proc_macro2::Span::call_site());
+/// assert_eq!(one(&x), Some(0));
+/// ```
+pub type Hygiene<'a> = &'a dyn Fn(&proc_macro2::Ident) -> Option<u32>;
+
 /// Expands `#[differentiate(attr)] item`: the item unchanged (but for
 /// `#[no_grad]`) followed by the generated functions, or compile errors
 /// spanned on what is not supported. Never panics on any input.
@@ -72,12 +86,29 @@ pub(crate) fn text(t: &impl quote::ToTokens) -> String {
 /// assert!(out.to_string().contains("compile_error"));
 /// ```
 pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
+    differentiate_with(attr, item, &|_| None)
+}
+
+/// [`differentiate`], told where each identifier comes from. A variable used
+/// with another [`Hygiene`] than its binding's, which `#[differentiate]`
+/// cannot tell from the binding it shadows, is an error.
+///
+/// ```
+/// let f = "fn f(x: f64) -> f64 {\n    x * x\n}";
+/// // Expansions by line: the `x` of line 2 is not the parameter of line 1.
+/// let by_line = |id: &proc_macro2::Ident| Some(id.span().start().line as u32);
+/// let out = neuron_codegen::differentiate_with(quote::quote!(), f.parse().unwrap(), &by_line);
+/// assert!(out.to_string().contains("compile_error"));
+/// let out = neuron_codegen::differentiate_with(quote::quote!(), f.parse().unwrap(), &|_| Some(0));
+/// assert!(out.to_string().contains("f_backward"));
+/// ```
+pub fn differentiate_with(attr: TokenStream, item: TokenStream, hygiene: Hygiene) -> TokenStream {
     if let Some(tt) = attr.into_iter().next() {
         let err = syn::Error::new(tt.span(), "`#[differentiate]` takes no arguments: write `#[differentiate]`, and mark constant float parameters with `#[no_grad]`").to_compile_error();
         return quote::quote!(#err #item);
     }
     match syn::parse2::<syn::ItemFn>(item.clone()) {
-        Ok(f) => expand::expand(f.clone()).unwrap_or_else(|e| {
+        Ok(f) => expand::expand(f.clone(), hygiene).unwrap_or_else(|e| {
             // Keep the original function so code that calls it still compiles.
             let err = e.to_compile_error();
             let f = expand::without_our_attributes(f);

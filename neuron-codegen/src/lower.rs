@@ -8,6 +8,7 @@ use crate::ir::*;
 use crate::names::Names;
 use crate::rules::{self, Arg as RuleArg, Form};
 use crate::signature::{Errors, Scalar, Shape, Signature};
+use crate::Hygiene;
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
 use std::collections::{HashMap, HashSet};
@@ -38,7 +39,10 @@ pub struct Lowerer<'a> {
     blocks: Vec<BlockInfo>,
     /// Blocks being built, innermost last.
     open: Vec<Block>,
-    scopes: Vec<HashMap<String, Binding>>,
+    /// The variables in scope by name, innermost scope last, each with the
+    /// hygiene of the identifier that bound it.
+    scopes: Vec<HashMap<String, (Binding, Option<u32>)>>,
+    hygiene: Hygiene<'a>,
     /// Values made by this lowering that no `let` has named yet.
     unnamed: HashSet<ValueId>,
     /// The tokens of each constant value.
@@ -48,7 +52,12 @@ pub struct Lowerer<'a> {
 }
 
 /// Lowers the body of a function with signature `sig`.
-pub fn lower(sig: &Signature, body: &syn::Block, names: &mut Names) -> Result<Ir> {
+pub fn lower(
+    sig: &Signature,
+    body: &syn::Block,
+    names: &mut Names,
+    hygiene: Hygiene,
+) -> Result<Ir> {
     let mut l = Lowerer {
         sig,
         names,
@@ -63,6 +72,7 @@ pub fn lower(sig: &Signature, body: &syn::Block, names: &mut Names) -> Result<Ir
             insts: Vec::new(),
         }],
         scopes: vec![HashMap::new()],
+        hygiene,
         unnamed: HashSet::new(),
         consts: HashMap::new(),
         annotations: HashMap::new(),
@@ -190,13 +200,28 @@ impl<'a> Lowerer<'a> {
     }
 
     fn bind(&mut self, name: &Ident, b: Binding) {
+        let hygiene = (self.hygiene)(name);
         if let Some(s) = self.scopes.last_mut() {
-            s.insert(name.to_string(), b);
+            s.insert(name.to_string(), (b, hygiene));
         }
     }
 
-    fn lookup(&self, name: &str) -> Option<Binding> {
-        self.scopes.iter().rev().find_map(|s| s.get(name).copied())
+    /// The variable `name` refers to. Variables are told apart by name
+    /// only, so a use from another expansion than the binding's (which
+    /// rustc would resolve to another variable, or to none) is an error
+    /// rather than a silent wrong gradient.
+    fn lookup(&self, name: &Ident) -> Result<Option<Binding>> {
+        let text = name.to_string();
+        let Some(&(b, bound)) = self.scopes.iter().rev().find_map(|s| s.get(&text)) else {
+            return Ok(None);
+        };
+        match (bound, (self.hygiene)(name)) {
+            (Some(a), Some(u)) if a != u => Err(Error::new(
+                name.span(),
+                format!("this `{text}` and the `{text}` it would refer to come from different macro expansions: rustc keeps them apart (hygiene), but `#[differentiate]` tells variables apart by name only; give one of them another name"),
+            )),
+            _ => Ok(Some(b)),
+        }
     }
 
     fn ty(&self, v: ValueId) -> Ty {
@@ -1024,7 +1049,7 @@ impl<'a> Lowerer<'a> {
     fn path(&mut self, p: &syn::ExprPath) -> Result<Operand> {
         if p.qself.is_none() && p.path.segments.len() == 1 {
             let id = &p.path.segments[0].ident;
-            if let Some(b) = self.lookup(&id.to_string()) {
+            if let Some(b) = self.lookup(id)? {
                 return Ok(match b {
                     Binding::Value(v) => Operand::Value(v),
                     Binding::Mem(m) => Operand::Place(m, vec![]),
