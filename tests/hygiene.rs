@@ -385,11 +385,11 @@ fn borrowed_parameters_named_value_and_grads() {
 
 // ---------------------------------------------------------------------------
 // Functions that `macro_rules!` writes, from the caller's names and the
-// macro's own local `t`. An `expr` fragment reaches `#[differentiate]` as an
-// invisible group, which does not survive a trip through text, so the first
-// function is expanded on the compiler's tokens; the second, its fragment
-// passed as plain tokens, on proc-macro2's own (see the bridge module of
-// neuron-macros). Both are `(u·b)² + u`.
+// macro's own local `t`: the caller's `u` and `b` are used both inside the
+// macro's expression and by the macro's body. An `expr` fragment reaches
+// `#[differentiate]` as an invisible group, plain tokens as they are. Both
+// are `(u·b)² + u`. (A caller's variable named `t` would be an error; see
+// tests/ui/macro_rules_hygiene.rs.)
 
 macro_rules! square_plus_expr {
     ($name:ident($x:ident, $y:ident) = $e:expr) => {
