@@ -988,6 +988,13 @@ fn rename(ts: TokenStream, from: &syn::Ident, to: &syn::Ident) -> TokenStream {
 /// over all of them, `&w1[0..128]`, read at `w1_row[64 + j]`: one `&mut`
 /// borrow of its gradient, not several.
 ///
+/// A row of at most `SHORT_ROW` elements is copied instead,
+/// `let m_row = ::neuron::__private::row::<_, n>(&m[base..base + n]);`: the
+/// loop stores into `d_m_row`, which the compiler cannot always tell apart
+/// from `m`, so it would load each `m_row[var]` after the previous
+/// iteration's store; from a copy, the loads come first and combine (the
+/// network's `w2[j * 3 + k]`, whose reverse loop also adds to `d_w2`).
+///
 /// Registers the rows in `cx.rows` and returns, for each array, the keys of
 /// its rows and the two `let`s.
 fn row_slices(
@@ -1006,7 +1013,7 @@ fn row_slices(
     let mut out = Vec::new();
     for (m, indices) in read_only_rows(cx, body) {
         // The slice's range, and each index value's offset in it.
-        let (range, offsets) = if let [i] = indices[..] {
+        let (range, offsets, row_len) = if let [i] = indices[..] {
             let range = if i == var {
                 quote!(..#n)
             } else {
@@ -1015,7 +1022,7 @@ fn row_slices(
                     None => continue,
                 }
             };
-            (range, vec![(i, 0)])
+            (range, vec![(i, 0)], len)
         } else {
             let bases: Option<Vec<u64>> = indices
                 .iter()
@@ -1036,7 +1043,7 @@ fn row_slices(
                 proc_macro2::Literal::u64_unsuffixed(end),
             );
             let offsets = indices.iter().zip(&bases).map(|(i, b)| (*i, b - first));
-            (quote!(#a..#z), offsets.collect())
+            (quote!(#a..#z), offsets.collect(), end - first)
         };
         let name = cx.ir.mems[m].name.clone();
         let primal = cx.names.fresh(&format!("{name}_row"));
@@ -1054,14 +1061,24 @@ fn row_slices(
             cx.rows.insert((m, i), row);
             keys.push((m, i));
         }
+        let primal_let = if row_len <= SHORT_ROW {
+            let n = proc_macro2::Literal::u64_unsuffixed(row_len);
+            quote!(let #primal = ::neuron::__private::row::<_, #n>(&#name[#range]);)
+        } else {
+            quote!(let #primal = &#name[#range];)
+        };
         out.push(RowLets {
             keys,
-            primal: (primal.clone(), quote!(let #primal = &#name[#range];)),
+            primal: (primal.clone(), primal_let),
             adjoint: (adjoint.clone(), quote!(let #adjoint = &mut #d[#range];)),
         });
     }
     out
 }
+
+/// The longest row `row_slices` copies rather than borrows: a few
+/// registers' worth.
+const SHORT_ROW: u64 = 8;
 
 /// The read-only parameter arrays (of one index level) that `body` uses
 /// only by loads of its own, each with the index values it reads them at,

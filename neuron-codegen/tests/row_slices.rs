@@ -1,5 +1,6 @@
 //! The reverse of `for j in 0..n` reads `m[base + j]` through a row slice
-//! taken before the loop, so the compiler sees every index is in bounds.
+//! taken before the loop, so the compiler sees every index is in bounds; a
+//! row of at most 8 elements is copied out instead.
 //! (Gradients through such loops are checked in the root crate's tests, the
 //! dense layer among them.)
 
@@ -14,7 +15,7 @@ fn a_dense_layer_reads_its_weights_and_their_gradient_by_row() {
             let mut y = [0.0; 4];
             for i in 0..4 {
                 let mut z = b[i];
-                for j in 0..3 { z += w[i * 3 + j] * x[j]; }
+                for j in 0..16 { z += w[i * 16 + j] * x[j]; }
                 y[i] = relu(z);
             }
             y
@@ -22,10 +23,10 @@ fn a_dense_layer_reads_its_weights_and_their_gradient_by_row() {
     );
     let (_, rev) = sweeps(&out, "dense");
     for slice in [
-        "let w_row = & w [((i) * (3)) .. ((i) * (3)) + 3] ;",
-        "let d_w_row = & mut d_w [((i) * (3)) .. ((i) * (3)) + 3] ;",
-        "let x_row = & x [.. 3] ;",
-        "let d_x_row = & mut d_x [.. 3] ;",
+        "let w_row = & w [((i) * (16)) .. ((i) * (16)) + 16] ;",
+        "let d_w_row = & mut d_w [((i) * (16)) .. ((i) * (16)) + 16] ;",
+        "let x_row = & x [.. 16] ;",
+        "let d_x_row = & mut d_x [.. 16] ;",
     ] {
         assert!(rev.contains(slice), "{slice} in {rev}");
     }
@@ -44,6 +45,36 @@ fn a_dense_layer_reads_its_weights_and_their_gradient_by_row() {
         rev.contains("d_b_row [i] =") || rev.contains("d_b [i] ="),
         "{rev}"
     );
+}
+
+/// The statement of `f`'s reverse sweep that takes the row `w[j * n..][..n]`.
+fn w_row(n: usize) -> String {
+    let out = expand(&format!(
+        "fn f(w: &[f64], x: &[f64]) -> f64 {{
+            let mut s = 0.0;
+            for j in 0..4 {{
+                for k in 0..{n} {{ s += w[j * {n} + k] * x[k]; }}
+            }}
+            s
+        }}"
+    ));
+    let (_, rev) = sweeps(&out, "f");
+    let at = rev
+        .find("let w_row")
+        .unwrap_or_else(|| panic!("no row of w in {rev}"));
+    let end = at + rev[at..].find(';').unwrap_or(0);
+    rev[at..end].trim_end().to_string()
+}
+
+#[test]
+fn a_short_row_is_copied_and_a_longer_one_borrowed() {
+    // The loop also adds to `d_w`'s row; from a copy, the compiler need not
+    // wait for those stores before it loads `w`'s.
+    assert_eq!(
+        w_row(8),
+        "let w_row = :: neuron :: __private :: row :: < _ , 8 > (& w [((j) * (8)) .. ((j) * (8)) + 8])"
+    );
+    assert_eq!(w_row(9), "let w_row = & w [((j) * (9)) .. ((j) * (9)) + 9]");
 }
 
 #[test]

@@ -256,6 +256,17 @@ pub mod __private {
         acc.accumulate(rhs);
     }
 
+    /// A short row of a read-only parameter array, copied out before the
+    /// reverse loop that reads it. That loop also adds to the same row of
+    /// the gradient, another array, but the optimiser cannot always tell the
+    /// two apart; read from a copy, the row's loads need not wait for the
+    /// loop's stores, and can be combined (the network's 64 → 3 layer: about
+    /// 8 % of its backward pass).
+    #[inline(always)]
+    pub fn row<T: Copy, const N: usize>(s: &[T]) -> [T; N] {
+        core::array::from_fn(|i| s[i])
+    }
+
     /// The last pullback saved on a tape. The reverse sweep pops exactly
     /// what the forward sweep pushed, so the tape is never empty here.
     #[inline]
