@@ -988,7 +988,7 @@ fn rename(ts: TokenStream, from: &syn::Ident, to: &syn::Ident) -> TokenStream {
 /// over all of them, `&w1[0..128]`, read at `w1_row[64 + j]`: one `&mut`
 /// borrow of its gradient, not several.
 ///
-/// A row of at most `SHORT_ROW` elements is copied instead,
+/// A row of at most `SHORT_ROW` elements of a borrowed array is copied instead,
 /// `let m_row = ::neuron::__private::row::<_, n>(&m[base..base + n]);`: the
 /// loop stores into `d_m_row`, which the compiler cannot always tell apart
 /// from `m`, so it would load each `m_row[var]` after the previous
@@ -1061,7 +1061,8 @@ fn row_slices(
             cx.rows.insert((m, i), row);
             keys.push((m, i));
         }
-        let primal_let = if row_len <= SHORT_ROW {
+        let borrowed = matches!(cx.ir.mems[m].origin, MemOrigin::Param { by_ref: true, .. });
+        let primal_let = if borrowed && row_len <= SHORT_ROW {
             let n = proc_macro2::Literal::u64_unsuffixed(row_len);
             quote!(let #primal = ::neuron::__private::row::<_, #n>(&#name[#range]);)
         } else {
