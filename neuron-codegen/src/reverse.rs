@@ -66,17 +66,20 @@ fn block(cx: &mut Context, b: &Block, seed: TokenStream) -> TokenStream {
     quote!(#pops #all)
 }
 
+/// Which of block `b`'s reverse parts (the seed, then the instructions
+/// backwards) is the fused loop's, if `b` holds it: the forward sweep runs
+/// that part inside its loop, apart from its declarations.
+fn fused_part(cx: &Context, b: &Block) -> Option<usize> {
+    let i = crate::fuse::position(b, cx.fused?)?;
+    Some(b.insts.len() - i)
+}
+
 /// The top-level reverse sweep. With a fused loop, the part up to and
 /// including that loop's reverse goes to `cx.fused_rev` (the forward sweep
 /// places it), and the rest, the reverse of the statements before the loop,
 /// is returned.
 fn split_fused(cx: &mut Context, b: &Block, parts: Vec<(TokenStream, TokenStream)>) -> TokenStream {
-    let at = cx.fused.and_then(|body| {
-        let i = crate::fuse::position(b, body)?;
-        // `parts` holds the seed, then the instructions backwards.
-        Some(b.insts.len() - i)
-    });
-    let Some(at) = at else {
+    let Some(at) = fused_part(cx, b) else {
         return parts.into_iter().flat_map(|(d, s)| [d, s]).collect();
     };
     let mut before = TokenStream::new();
@@ -106,7 +109,7 @@ fn split_fused(cx: &mut Context, b: &Block, parts: Vec<(TokenStream, TokenStream
 fn declare(
     cx: &mut Context,
     b: &Block,
-    stmts: Vec<TokenStream>,
+    mut stmts: Vec<TokenStream>,
 ) -> Vec<(TokenStream, TokenStream)> {
     let mut first_use: HashMap<String, usize> = HashMap::new();
     for (k, s) in stmts.iter().enumerate() {
@@ -117,12 +120,73 @@ fn declare(
         }
     }
     let mut before: Vec<TokenStream> = vec![TokenStream::new(); stmts.len()];
+    // The fused loop's part runs once per iteration, away from its declarations.
+    let fused = fused_part(cx, b);
     for (d, zero) in accumulators(cx, b) {
         if let Some(&k) = first_use.get(&d.to_string()) {
-            before[k].extend(quote!(let mut #d = #zero;));
+            let merged = if fused == Some(k) {
+                None
+            } else {
+                declared_by_first_write(&d, &zero, &stmts[k])
+            };
+            match merged {
+                Some(s) => stmts[k] = s,
+                None => before[k].extend(quote!(let mut #d = #zero;)),
+            }
         }
     }
     before.into_iter().zip(stmts).collect()
+}
+
+/// `stmt` with the first of its statements that names `d`, if that is
+/// `d += e;` or `d -= e;`, made the declaration `let mut d = e;` (`-e`),
+/// when `d` starts at `-0.0`: `-0.0 + e` is `e` and `-0.0 - e` is `-e` for
+/// every `e`, so this is the same value in one statement fewer, as a person
+/// writes it. `None` if that statement is another (a branch or loop that
+/// may not run, say).
+fn declared_by_first_write(
+    d: &syn::Ident,
+    zero: &TokenStream,
+    stmt: &TokenStream,
+) -> Option<TokenStream> {
+    use proc_macro2::{Spacing, TokenTree};
+    if zero.to_string() != quote!(-0.0).to_string() {
+        return None;
+    }
+    let tokens: Vec<TokenTree> = stmt.clone().into_iter().collect();
+    let is_semi = |t: &TokenTree| matches!(t, TokenTree::Punct(p) if p.as_char() == ';');
+    // The statement that first names `d`: from `start` up to its `;`.
+    let mut start = 0;
+    loop {
+        let end = start + tokens[start..].iter().position(is_semi)?;
+        let statement: TokenStream = tokens[start..end].iter().cloned().collect();
+        if !mentions(&statement, d) {
+            start = end + 1;
+            continue;
+        }
+        let sign = match &tokens[start..end] {
+            [TokenTree::Ident(name), TokenTree::Punct(op), TokenTree::Punct(eq), ..]
+                if name == d
+                    && matches!(op.as_char(), '+' | '-')
+                    && op.spacing() == Spacing::Joint
+                    && eq.as_char() == '=' =>
+            {
+                op.as_char()
+            }
+            _ => return None,
+        };
+        let e: TokenStream = tokens[start + 3..end].iter().cloned().collect();
+        let init = match sign {
+            '+' => e,
+            _ => {
+                let e = paren(e);
+                quote!(-#e)
+            }
+        };
+        let before: TokenStream = tokens[..start].iter().cloned().collect();
+        let after: TokenStream = tokens[end + 1..].iter().cloned().collect();
+        return Some(quote!(#before let mut #d = #init; #after));
+    }
 }
 
 /// The adjoint accumulators of the values and memory defined in `b`, with

@@ -61,3 +61,34 @@ fn an_outer_loop_with_a_runtime_bound_still_assigns() {
     assert!(rev.contains("d_w_row [j] ="), "{rev}");
     assert!(!rev.contains("] +="), "{rev}");
 }
+
+#[test]
+fn a_local_adjoint_is_declared_by_its_first_contribution() {
+    // `-0.0 + e` is `e` and `-0.0 - e` is `-e`, so `let mut d_v = -0.0;`
+    // followed by `d_v -= …;` is one statement.
+    let out = expand("fn f(x: f64, a: f64) -> f64 { let v = x.sin(); v * a + (a - v) }");
+    let (_, rev) = sweeps(&out, "f");
+    assert!(
+        rev.contains("let mut d_v = - d_output ; d_v += d_output * a ;"),
+        "{rev}"
+    );
+    // A first contribution under a branch may not happen: the zero stays.
+    let out = expand(
+        "fn f(x: f64, a: f64) -> f64 { let v = x.sin(); let mut s = v; if a > 0.0 { s = s * v; } s }",
+    );
+    let (_, rev) = sweeps(&out, "f");
+    assert!(rev.contains("let mut d_v = - 0.0 ; if"), "{rev}");
+    // The fused loop's reverse runs once per iteration, inside the forward
+    // loop: `total`'s adjoint is declared before it, zero.
+    let out = expand(
+        "fn f(z: [f64; 4]) -> [f64; 4] {
+            let mut e = [0.0; 4];
+            let mut total = 0.0;
+            for v in z.iter() { total += v.exp(); }
+            for i in 0..4 { e[i] = z[i].exp() / total; }
+            e
+        }",
+    );
+    let fused = &out[out.find("fn __neuron_fused_f").expect("a fused loop")..];
+    assert!(fused.contains("let mut d_total = - 0.0 ;"), "{fused}");
+}
