@@ -261,7 +261,7 @@ pub mod __private {
     /// the gradient, another array, but the optimiser cannot always tell the
     /// two apart; read from a copy, the row's loads need not wait for the
     /// loop's stores, and can be combined (the network's 64 → 3 layer: about
-    /// 8 % of its backward pass).
+    /// 5 % off its backward pass, see BENCHMARKS.md).
     #[inline(always)]
     pub fn row<T: Copy, const N: usize>(s: &[T]) -> [T; N] {
         core::array::from_fn(|i| s[i])
