@@ -391,25 +391,7 @@ fn borrowed_parameters_named_value_and_grads() {
 // are `(u·b)² + u`. (A caller's variable named `t` would be an error; see
 // tests/ui/macro_rules_hygiene.rs.)
 
-macro_rules! square_plus_expr {
-    ($name:ident($x:ident, $y:ident) = $e:expr) => {
-        #[differentiate]
-        fn $name($x: f64, $y: f64) -> f64 {
-            let t = $e;
-            t * t + $x
-        }
-    };
-}
-
-macro_rules! square_plus_tokens {
-    ($name:ident($x:ident, $y:ident) = $($e:tt)*) => {
-        #[differentiate]
-        fn $name($x: f64, $y: f64) -> f64 {
-            let t = $($e)*;
-            t * t + $x
-        }
-    };
-}
+include!("common/square_plus.rs");
 
 square_plus_expr!(from_an_expr_fragment(u, b) = u * b);
 square_plus_tokens!(from_plain_tokens(u, b) = u * b);
