@@ -65,6 +65,9 @@ pub struct Context<'a> {
     /// Stores `m[var]` whose reverse need not reset the element's adjoint
     /// (see `unique::first_stores`), as (array, loop variable).
     pub first_stores: HashSet<(MemId, ValueId)>,
+    /// Stores `m[i] = m[i] + e` whose reverse leaves `d_m[i]` as it is
+    /// (see `accumulation`).
+    pub accumulations: crate::accumulation::Accumulations,
     /// Local arrays the forward sweep declares before the top-level loop
     /// around them, by that loop's body (see `unique::refilled`).
     pub refilled: HashMap<BlockId, Vec<MemId>>,
@@ -171,6 +174,7 @@ impl<'a> Context<'a> {
             first_writes: FirstWrites::default(),
             only_contributions: crate::unique::only_contributions(ir),
             first_stores: crate::unique::first_stores(ir),
+            accumulations: crate::accumulation::Accumulations::default(),
             refilled: crate::unique::refilled(ir),
             scalar_elements: HashMap::new(),
             carry_edges: (TokenStream::new(), TokenStream::new()),
@@ -181,6 +185,7 @@ impl<'a> Context<'a> {
         };
         c.find_frozen(&ir.body);
         c.index(&ir.body);
+        c.accumulations = crate::accumulation::find(ir, &c.float());
         c
     }
 

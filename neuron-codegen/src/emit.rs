@@ -594,7 +594,7 @@ fn writes_any(inst: &Inst, mems: &HashSet<MemId>) -> bool {
 }
 
 /// The values an instruction reads directly (not in nested blocks).
-fn operands(inst: &Inst) -> Vec<ValueId> {
+pub(crate) fn operands(inst: &Inst) -> Vec<ValueId> {
     match inst {
         Inst::Def { args, op, .. } => {
             if matches!(op, Op::Const(_) | Op::Param(_)) {

@@ -8,7 +8,9 @@
 //! into functions, for compile time). `fuse` picks the loop whose reverse
 //! `NAME_backward` runs inside its forward sweep; `unique` finds the
 //! gradient elements that get one contribution, which `reverse` assigns;
-//! `jam` finds loops whose reverses `reverse` runs as one loop.
+//! `jam` finds loops whose reverses `reverse` runs as one loop;
+//! `accumulation` finds the stores `m[i] += e` whose reverse leaves `d_m[i]`
+//! as it is.
 //!
 //! ```
 //! let f: syn::ItemFn = syn::parse_quote! {
@@ -18,6 +20,7 @@
 //! assert!(out.to_string().contains("square_backward"));
 //! ```
 
+mod accumulation;
 mod activity;
 mod chunk;
 mod context;

@@ -667,7 +667,8 @@ impl Counter {
                     });
                     let mut reads = 0;
                     for (a, p) in args.iter().zip(partials) {
-                        if cx.active(*a) && !matches!(p, Partial::Zero) {
+                        let passed = cx.accumulations.loads.contains(a);
+                        if cx.active(*a) && !matches!(p, Partial::Zero) && !passed {
                             self.add(cx, *a, b.id, true);
                             reads += 1;
                         }
@@ -727,7 +728,8 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             let d = adj_ref(cx, *dst);
             let mut out = TokenStream::new();
             for (arg, p) in args.iter().zip(partials) {
-                if cx.active(*arg) {
+                // An accumulation's old value: its adjoint stays in `d_m[i]`.
+                if cx.active(*arg) && !cx.accumulations.loads.contains(arg) {
                     out.extend(add_to(cx, *arg, &d, p));
                 }
             }
@@ -766,6 +768,10 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             } else {
                 quote!()
             };
+            // An accumulation's reverse leaves the element's adjoint as it is.
+            if cx.accumulations.stored.contains(src) {
+                return take;
+            }
             // Nothing reads the element's adjoint again after a first store.
             if let [i] = index[..] {
                 if cx.first_stores.contains(&(*mem, i)) {
