@@ -5,9 +5,9 @@
 //! accumulation the old value reaches the stored one with a partial of 1, so
 //! the two cancel: the reverse reads `d_m[i]` and leaves it, `let d_s =
 //! d_m[i];` instead of `let d_s = d_m[i]; d_m[i] = -0.0; d_m[i] += d_s;`.
-//! Nothing is computed differently (`-0.0 + d` is `d`), but a loop that only
-//! accumulates into `m` now leaves `d_m` alone in its reverse, which lets
-//! `reverse` split that reverse by what it writes (see `reverse::gates`).
+//! Nothing is computed differently (`-0.0 + d` is `d`): the reverse is two
+//! statements shorter, and a loop that only accumulates into `m` leaves
+//! `d_m` alone in its reverse.
 
 use crate::context::children;
 use crate::ir::*;
