@@ -167,7 +167,8 @@ fn reread_dual(w: &[Dual64], v: &[Dual64], x: Dual64) -> Dual64 {
     s * t
 }
 
-/// `max` in place of `relu`: a rule of two arguments, not a gate.
+/// `max` in place of `relu`: a rule of two arguments, whose block goes to
+/// its second argument on a tie (see the README).
 #[differentiate]
 fn max0(w: [f64; 4], v: [f64; 4], x: f64) -> f64 {
     let mut h = [0.0; 4];
