@@ -30,18 +30,9 @@ pub fn inputs() -> ([f64; 3], [f64; 3], f64) {
     (x, w, 0.5 - z.min(0.0))
 }
 
-/// Hand-written backward pass. Not inlined, like [`generated`]: the per-call
-/// benchmark compares two calls, not one call with one inlined body (small
-/// functions are inlined across crates on their own, so `hand` was and
-/// `generated` was not).
-#[inline(never)]
+/// Hand-written backward pass.
+#[inline]
 pub fn hand(x: [f64; 3], w: [f64; 3], b: f64, d_output: f64) -> Grad {
-    hand_inline(x, w, b, d_output)
-}
-
-/// The body of [`hand`], inlined where it is used (the batch benchmark).
-#[inline(always)]
-fn hand_inline(x: [f64; 3], w: [f64; 3], b: f64, d_output: f64) -> Grad {
     let z = x[0] * w[0] + x[1] * w[1] + x[2] * w[2] + b;
     let dz = if z > 0.0 { d_output } else { 0.0 };
     (
@@ -83,8 +74,8 @@ pub fn finite_diff(x: [f64; 3], w: [f64; 3], b: f64) -> Vec<f64> {
     })
 }
 
-/// The `#[differentiate]`-generated backward pass. Not inlined (see [`hand`]).
-#[inline(never)]
+/// The `#[differentiate]`-generated backward pass.
+#[inline]
 pub fn generated(x: [f64; 3], w: [f64; 3], b: f64, d_output: f64) -> Grad {
     neuron_backward(x, w, b, d_output)
 }
@@ -126,7 +117,7 @@ pub fn forward_batch(inputs: &[Input], out: &mut [f64]) {
 /// [`hand`] over a batch: each flattened gradient into `out`.
 pub fn hand_batch(inputs: &[Input], out: &mut [[f64; 7]]) {
     each(inputs, out, |x, w, b, o| {
-        let (dx, dw, db) = hand_inline(x, w, b, 1.0);
+        let (dx, dw, db) = hand(x, w, b, 1.0);
         *o = pack(dx, dw, db);
     });
 }
@@ -134,7 +125,7 @@ pub fn hand_batch(inputs: &[Input], out: &mut [[f64; 7]]) {
 /// [`generated`] over a batch: each flattened gradient into `out`.
 pub fn generated_batch(inputs: &[Input], out: &mut [[f64; 7]]) {
     each(inputs, out, |x, w, b, o| {
-        let (dx, dw, db) = neuron_backward(x, w, b, 1.0);
+        let (dx, dw, db) = generated(x, w, b, 1.0);
         *o = pack(dx, dw, db);
     });
 }
@@ -156,6 +147,53 @@ pub fn finite_diff_batch(inputs: &[Input], out: &mut [[f64; 7]]) {
     each(inputs, out, |x, w, b, o| {
         o.copy_from_slice(&finite_diff(x, w, b))
     });
+}
+
+// Per-call entry points of the `neuron` group. Each takes the neuron's
+// inputs by reference, where they sit in memory as a caller's data would, and
+// is not inlined, so every variant is one call whose body is the variant
+// inlined. The group used to pass each array through `black_box` by value,
+// which stores it to the stack in every iteration just before the call (16
+// bytes for `x[0..2]`, 8 for `x[2]`), and `hand`'s and `generated`'s first
+// loads, 16 bytes at `x[1]`, span two of those stores: the stores cannot be
+// forwarded to the load, and that stall, not the gradient, was most of their
+// 13 ns (num-dual's code, vectorised differently, loads `x[0..2]` and did not
+// stall). See BENCHMARKS.md, session 14.
+
+/// [`neuron`], one call on inputs in memory.
+#[inline(never)]
+pub fn forward_on(i: &Input) -> f64 {
+    neuron(i.0, i.1, i.2)
+}
+
+/// [`hand`], one call on inputs in memory.
+#[inline(never)]
+pub fn hand_on(i: &Input) -> Grad {
+    hand(i.0, i.1, i.2, 1.0)
+}
+
+/// [`generated`], one call on inputs in memory.
+#[inline(never)]
+pub fn generated_on(i: &Input) -> Grad {
+    generated(i.0, i.1, i.2, 1.0)
+}
+
+/// [`num_dual`], one call on inputs in memory.
+#[inline(never)]
+pub fn num_dual_on(i: &Input) -> [f64; 7] {
+    num_dual(i.0, i.1, i.2)
+}
+
+/// [`echidna`], one call on inputs in memory.
+#[inline(never)]
+pub fn echidna_on(i: &Input) -> Vec<f64> {
+    echidna(i.0, i.1, i.2)
+}
+
+/// [`finite_diff`], one call on inputs in memory.
+#[inline(never)]
+pub fn finite_diff_on(i: &Input) -> Vec<f64> {
+    finite_diff(i.0, i.1, i.2)
 }
 
 #[cfg(test)]
@@ -204,6 +242,18 @@ mod tests {
             &flat(hand(x, w, b, 1.0)),
             1e-14,
         );
+    }
+
+    #[test]
+    fn per_call_entries_are_the_variants() {
+        let i = inputs();
+        let (x, w, b) = i;
+        assert_eq!(forward_on(&i), neuron(x, w, b));
+        assert_eq!(hand_on(&i), hand(x, w, b, 1.0));
+        assert_eq!(generated_on(&i), generated(x, w, b, 1.0));
+        assert_eq!(num_dual_on(&i), num_dual(x, w, b));
+        assert_eq!(echidna_on(&i), echidna(x, w, b));
+        assert_eq!(finite_diff_on(&i), finite_diff(x, w, b));
     }
 
     #[test]
