@@ -7,7 +7,8 @@
 //! d_m[i];` instead of `let d_s = d_m[i]; d_m[i] = -0.0; d_m[i] += d_s;`.
 //! Nothing is computed differently (`-0.0 + d` is `d`): the reverse is two
 //! statements shorter, and a loop that only accumulates into `m` leaves
-//! `d_m` alone in its reverse.
+//! `d_m` alone in its reverse, which lets `jam::gate` split that reverse by
+//! what it writes.
 
 use crate::context::children;
 use crate::ir::*;

@@ -76,6 +76,13 @@ pub struct Context<'a> {
     /// one jammed loop to the other (see `jam`), and the neighbours a fused
     /// loop carries (see `reverse::carries`).
     pub scalar_elements: HashMap<(MemId, ValueId), Ident>,
+    /// Set while a jammed loop's reverse is generated in two parts (see
+    /// `jam::gate`).
+    pub split: Option<Split>,
+    /// The part of a jammed loop's reverse that adds to a handed element's
+    /// adjoint, by that adjoint's scalar: the reverse of the store of the
+    /// element runs it where the gate reads it (see `jam::gate`).
+    pub sunk: HashMap<String, TokenStream>,
     /// What the fused loop's carries need before the loop (their
     /// declarations) and after it (the last carry, added to its element).
     pub carry_edges: (TokenStream, TokenStream),
@@ -87,6 +94,18 @@ pub struct Context<'a> {
     pub fused: Option<BlockId>,
     /// That loop's reverse, once generated (see `FusedReverse`).
     pub fused_rev: Option<FusedReverse>,
+}
+
+/// Which part of a loop's reverse is being generated when it is generated
+/// in two (see `jam::gate`): the additions to the adjoint `scalar`, or
+/// everything else.
+pub struct Split {
+    pub scalar: Ident,
+    /// Only the additions to `scalar` (and the adjoints of the loop's own
+    /// values they need); otherwise all but those.
+    pub only: bool,
+    /// The values the loop defines.
+    pub inside: HashSet<ValueId>,
 }
 
 /// The reverse sweep of a fused loop, cut where the forward sweep takes it:
@@ -177,6 +196,8 @@ impl<'a> Context<'a> {
             accumulations: crate::accumulation::Accumulations::default(),
             refilled: crate::unique::refilled(ir),
             scalar_elements: HashMap::new(),
+            split: None,
+            sunk: HashMap::new(),
             carry_edges: (TokenStream::new(), TokenStream::new()),
             rows: HashMap::new(),
             mem_tape_names: HashMap::new(),

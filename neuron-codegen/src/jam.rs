@@ -14,10 +14,15 @@
 //! instructions between the loops move before the first (they may not use
 //! what it writes), and the two loops fuse into one, which is sound because
 //! an iteration of one depends on no other iteration of the other.
+//!
+//! When the first loop ends in a ReLU, the second's sum into the unit's
+//! adjoint can move inside the ReLU's branch (see [`gate`]).
 
-use crate::context::{children, own_mems, Context};
+use crate::context::{children, own_mems, Context, Contributions};
 use crate::ir::*;
+use crate::rules::{self, Partial};
 use crate::unique::{loads, own_use, touches};
+use quote::quote;
 use std::collections::HashSet;
 
 /// Two loops of a block whose reverses run as one.
@@ -121,6 +126,93 @@ fn passed(cx: &Context, b: &Block, first: usize, second: usize) -> Option<Vec<Me
             && read_at(bc, m, *vc)
     };
     (!shared.is_empty() && shared.iter().all(|m| handed(*m))).then_some(shared)
+}
+
+/// A ReLU at the end of a jam's first loop (see [`gate`]): the handed
+/// array `mem`, stored as `mem[j] = unit`.
+pub struct Gate {
+    pub mem: MemId,
+    pub unit: ValueId,
+}
+
+/// ReLU gates. A hidden layer's reverse takes the adjoint of `h[j] =
+/// relu(pre)` and passes it on only where the unit is on: `d_pre = if pre >
+/// 0.0 { d_h_j } else { 0.0 }`. When the layer's loop is jammed with the
+/// next, `d_h_j` is the sum the next loop's reverse builds (`d_h_j +=
+/// d_z[k] * w2[j * 3 + k]` over the classes), which is wasted on a unit
+/// that is off. As a backward pass is written by hand, `reverse` then
+/// computes that sum inside the gate: it generates the next loop's reverse
+/// in two parts, one without the additions to `d_h_j` (`Split::only`
+/// unset), run where it was, and one with only those (`Split::only` set),
+/// run as the adjoint the store's reverse hands to the gate:
+/// `if pre > 0.0 { { let mut d_h_j = -0.0; … d_h_j } } else { 0.0 }`.
+/// The results are the same bit for bit: the same additions in the same
+/// order, and the gate never read a skipped sum (not even a NaN).
+///
+/// Sound when the second part reads nothing the first part, or the first
+/// loop's reverse before the gate, writes. The jam lets the two loops share
+/// only the handed array; the second loop's reverse may not write any
+/// adjoint of memory it stores to, so it holds only arithmetic, loads,
+/// accumulations (`m[i] += e`, see `accumulation`) and loops and branches
+/// of those. Its values must also not come off a tape, which the second
+/// part would pop again; that shows only as the reverse is generated, and
+/// `reverse` then falls back to one part.
+///
+/// Returns the gate of `jam` when its first loop stores the single handed
+/// array as `m[j] = u` with `u = g(x)`, `g` a rule of one argument whose
+/// partial is a gate (`relu`) and `m[j]` the only use of `u`, and the
+/// second loop's reverse can be split.
+pub fn gate(cx: &Context, b: &Block, jam: &Jam) -> Option<Gate> {
+    let (Inst::For { body: ba, .. }, Inst::For { body: bc, .. }) =
+        (&b.insts[jam.first], &b.insts[jam.second])
+    else {
+        return None;
+    };
+    let [mem] = jam.promoted[..] else {
+        return None;
+    };
+    let unit = ba.insts.iter().find_map(|i| match i {
+        Inst::Store { mem: m, src, .. } if *m == mem => Some(*src),
+        _ => None,
+    })?;
+    let gated = ba.insts.iter().any(|i| {
+        matches!(i, Inst::Def { dst, op: Op::Rule(rule), args }
+            if *dst == unit && args.len() == 1 && gate_partial(cx, rule))
+    });
+    let once = cx.contributions.get(&unit) != Some(&Contributions::Many)
+        && cx.reads_of.get(&unit) == Some(&1);
+    let stored = writes(bc);
+    (gated && once && splittable(cx, bc, &stored)).then_some(Gate { mem, unit })
+}
+
+/// Whether a one-argument rule's partial is a gate (`relu`).
+fn gate_partial(cx: &Context, rule: &rules::Rule) -> bool {
+    let f = cx.float();
+    let partials = (rule.partials)(&rules::Names {
+        a: &[quote!(x)],
+        y: &quote!(y),
+        float: &f,
+    });
+    matches!(partials[..], [Partial::Gate(_)])
+}
+
+/// Whether loop body `b`'s reverse writes no adjoint it reads (see
+/// [`gate`]): arithmetic, loads, accumulations and loops and branches of
+/// those, and no load of the memory it writes (`stored`) but the
+/// accumulations' own.
+fn splittable(cx: &Context, b: &Block, stored: &HashSet<MemId>) -> bool {
+    b.insts.iter().all(|i| match i {
+        Inst::Def { op, .. } => !matches!(op, Op::Snapshot(_)),
+        Inst::Load { dst, mem, .. } => {
+            !stored.contains(mem) || cx.accumulations.loads.contains(dst)
+        }
+        Inst::Store { mem, src, .. } => {
+            !cx.active_mem(*mem) || cx.accumulations.stored.contains(src)
+        }
+        Inst::For { body, .. } => splittable(cx, body, stored),
+        Inst::If { then, els, .. } => splittable(cx, then, stored) && splittable(cx, els, stored),
+        _ => false,
+    })
 }
 
 /// Whether `inst` is the initialisation of `m`.

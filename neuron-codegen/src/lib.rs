@@ -8,7 +8,8 @@
 //! into functions, for compile time). `fuse` picks the loop whose reverse
 //! `NAME_backward` runs inside its forward sweep; `unique` finds the
 //! gradient elements that get one contribution, which `reverse` assigns;
-//! `jam` finds loops whose reverses `reverse` runs as one loop;
+//! `jam` finds loops whose reverses `reverse` runs as one loop, and the
+//! ReLU gates it sinks the second loop's sum into;
 //! `accumulation` finds the stores `m[i] += e` whose reverse leaves `d_m[i]`
 //! as it is.
 //!

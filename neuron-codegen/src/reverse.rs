@@ -729,15 +729,20 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             let mut out = TokenStream::new();
             for (arg, p) in args.iter().zip(partials) {
                 // An accumulation's old value: its adjoint stays in `d_m[i]`.
-                if cx.active(*arg) && !cx.accumulations.loads.contains(arg) {
+                let passed = cx.accumulations.loads.contains(arg);
+                if cx.active(*arg) && !passed && in_part(cx, *arg) {
                     out.extend(add_to(cx, *arg, &d, p));
                 }
             }
             out
         }
         Inst::Load { dst, mem, index } if cx.active(*dst) && !dead(cx, *dst) => {
+            let element = scalar_element(cx, *mem, index);
+            if !adds_in_part(cx, element.as_ref()) {
+                return quote!();
+            }
             let d = adj_ref(cx, *dst);
-            if let Some(s) = scalar_element(cx, *mem, index) {
+            if let Some(s) = element {
                 return quote!(#s += #d;);
             }
             let dm = cx.adj_mem(*mem);
@@ -759,6 +764,13 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
                 Some(s) => (s, quote!()),
                 None => (dm, idx),
             };
+            // The part of a jammed reverse that adds to the element's
+            // adjoint runs where the gate reads it (see `jam::gate`).
+            if let Some(part) = cx.sunk.remove(&dm.to_string()) {
+                cx.deferred
+                    .insert(*src, quote!({ let mut #dm = -0.0; #part #dm }));
+                return quote!();
+            }
             let take = if cx.active(*src) && many(cx, *src) {
                 let ds = cx.adj(*src);
                 quote!(#ds += #dm #idx;)
@@ -976,6 +988,24 @@ fn scalar_element(cx: &Context, m: MemId, index: &[ValueId]) -> Option<syn::Iden
 /// the arrays handed from one to the other have their adjoint element in a
 /// scalar that starts at zero.
 fn jam_rev(cx: &mut Context, b: &Block, jam: &crate::jam::Jam) -> TokenStream {
+    if let Some(gate) = crate::jam::gate(cx, b, jam) {
+        if let Some(out) = jam_rev_as(cx, b, jam, Some(gate.mem)) {
+            return out;
+        }
+        // The failed try handed the unit's adjoint to the gate.
+        cx.deferred.remove(&gate.unit);
+    }
+    jam_rev_as(cx, b, jam, None).unwrap_or_default()
+}
+
+/// [`jam_rev`], with the additions to handed array `gate`'s element sunk
+/// into the gate that reads them (see `jam::gate`); `None` if that fails.
+fn jam_rev_as(
+    cx: &mut Context,
+    b: &Block,
+    jam: &crate::jam::Jam,
+    gate: Option<MemId>,
+) -> Option<TokenStream> {
     let (
         Inst::For {
             var: va,
@@ -989,14 +1019,19 @@ fn jam_rev(cx: &mut Context, b: &Block, jam: &crate::jam::Jam) -> TokenStream {
         },
     ) = (&b.insts[jam.first], &b.insts[jam.second])
     else {
-        return quote!();
+        return Some(quote!());
     };
     let var = cx.ir.values[*va].name.clone();
     let mut scalars = TokenStream::new();
+    let mut gated = None;
     for m in &jam.promoted {
         let d = cx.adj_mem(*m);
         let s = cx.names.fresh(&format!("{d}_{var}"));
-        scalars.extend(quote!(let mut #s = -0.0;));
+        if gate == Some(*m) {
+            gated = Some(s.clone());
+        } else {
+            scalars.extend(quote!(let mut #s = -0.0;));
+        }
         // The first loop stores `m[va]`, the second reads `m[vc]`.
         cx.scalar_elements.insert((*m, *va), s.clone());
         cx.scalar_elements.insert((*m, *vc), s);
@@ -1004,20 +1039,34 @@ fn jam_rev(cx: &mut Context, b: &Block, jam: &crate::jam::Jam) -> TokenStream {
     let mut parts = TokenStream::new();
     let mut slices = TokenStream::new();
     for (v, body) in [(*vc, bc), (*va, ba)] {
-        let rows = row_slices(cx, v, *lo, *hi, false, body);
-        let inner = block(cx, body, quote!());
-        let own = take_rows(cx, rows, &inner);
         // The second loop's variable is the first's in the jammed loop.
-        let from = &cx.ir.values[v].name;
-        parts.extend(rename(inner, from, &var));
-        slices.extend(rename(own, from, &var));
+        let from = cx.ir.values[v].name.clone();
+        let rows = row_slices(cx, v, *lo, *hi, false, body);
+        let (inner, sunk) = match &gated {
+            Some(s) if v == *vc => split_rev(cx, body, s),
+            _ => (block(cx, body, quote!()), quote!()),
+        };
+        let own = take_rows(cx, rows, &quote!(#inner #sunk));
+        if let (Some(s), false) = (&gated, sunk.is_empty()) {
+            cx.sunk.insert(s.to_string(), rename(sunk, &from, &var));
+        }
+        parts.extend(rename(inner, &from, &var));
+        slices.extend(rename(own, &from, &var));
     }
     for m in &jam.promoted {
         cx.scalar_elements.remove(&(*m, *va));
         cx.scalar_elements.remove(&(*m, *vc));
     }
+    if let Some(s) = &gated {
+        // The store's reverse must have taken the sunk part, and the second
+        // loop's reverse, generated twice, must pop nothing off a tape.
+        let placed = cx.sunk.remove(&s.to_string()).is_none();
+        if !placed || all_defined(bc).iter().any(|v| cx.taped.contains(v)) {
+            return None;
+        }
+    }
     if parts.is_empty() {
-        return parts;
+        return Some(parts);
     }
     let (lo, hi) = (cx.val(*lo), cx.val(*hi));
     let name = if mentions(&parts, &var) {
@@ -1025,7 +1074,42 @@ fn jam_rev(cx: &mut Context, b: &Block, jam: &crate::jam::Jam) -> TokenStream {
     } else {
         quote!(_)
     };
-    quote!({ #slices for #name in (#lo..#hi).rev() { #scalars #parts } })
+    Some(quote!({ #slices for #name in (#lo..#hi).rev() { #scalars #parts } }))
+}
+
+/// Loop body `b`'s reverse in two parts: without the additions to the
+/// adjoint `scalar`, and with only those (see `jam::gate`).
+fn split_rev(cx: &mut Context, b: &Block, scalar: &syn::Ident) -> (TokenStream, TokenStream) {
+    cx.split = Some(crate::context::Split {
+        scalar: scalar.clone(),
+        only: false,
+        inside: all_defined(b),
+    });
+    let rest = block(cx, b, quote!());
+    if let Some(split) = &mut cx.split {
+        split.only = true;
+    }
+    let only = block(cx, b, quote!());
+    cx.split = None;
+    (rest, only)
+}
+
+/// Whether the part of a split reverse being generated (see `jam::gate`) adds
+/// to the adjoint of value `v`: the part for the scalar only to the loop's
+/// own values, whose adjoints lead to it.
+fn in_part(cx: &Context, v: ValueId) -> bool {
+    cx.split
+        .as_ref()
+        .is_none_or(|s| !s.only || s.inside.contains(&v))
+}
+
+/// Whether the part of a split reverse being generated (see `jam::gate`) has
+/// a load's addition to its array's adjoint, held in the scalar `element`
+/// when the array is handed from the jammed loop.
+fn adds_in_part(cx: &Context, element: Option<&syn::Ident>) -> bool {
+    cx.split
+        .as_ref()
+        .is_none_or(|s| (element == Some(&s.scalar)) == s.only)
 }
 
 /// `ts` with every identifier `from` written `to`.
