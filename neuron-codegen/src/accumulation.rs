@@ -12,10 +12,9 @@
 
 use crate::context::children;
 use crate::ir::*;
-use crate::rules::{Names, Partial};
+use crate::rules::Partial;
 use crate::unique::touches;
 use proc_macro2::TokenStream;
-use quote::quote;
 use std::collections::{HashMap, HashSet};
 
 /// The accumulations of a function.
@@ -88,12 +87,7 @@ fn passes(rule: &crate::rules::Rule, args: &[ValueId], old: ValueId, float: &Tok
     if args.iter().filter(|a| **a == old).count() != 1 {
         return false;
     }
-    let names: Vec<TokenStream> = args.iter().map(|_| quote!(x)).collect();
-    let partials = (rule.partials)(&Names {
-        a: &names,
-        y: &quote!(y),
-        float,
-    });
+    let partials = rule.partial_kinds(args.len(), float);
     args.iter()
         .zip(partials)
         .any(|(a, p)| *a == old && matches!(p, Partial::One))

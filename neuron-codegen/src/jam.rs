@@ -20,9 +20,8 @@
 
 use crate::context::{children, own_mems, Context, Contributions};
 use crate::ir::*;
-use crate::rules::{self, Partial};
+use crate::rules::Partial;
 use crate::unique::{loads, own_use, touches};
-use quote::quote;
 use std::collections::HashSet;
 
 /// Two loops of a block whose reverses run as one.
@@ -177,23 +176,13 @@ pub fn gate(cx: &Context, b: &Block, jam: &Jam) -> Option<Gate> {
     })?;
     let gated = ba.insts.iter().any(|i| {
         matches!(i, Inst::Def { dst, op: Op::Rule(rule), args }
-            if *dst == unit && args.len() == 1 && gate_partial(cx, rule))
+            if *dst == unit && args.len() == 1
+                && matches!(rule.partial_kinds(1, &cx.float())[..], [Partial::Gate(_)]))
     });
     let once = cx.contributions.get(&unit) != Some(&Contributions::Many)
         && cx.reads_of.get(&unit) == Some(&1);
     let stored = writes(bc);
     (gated && once && splittable(cx, bc, &stored)).then_some(Gate { mem, unit })
-}
-
-/// Whether a one-argument rule's partial is a gate (`relu`).
-fn gate_partial(cx: &Context, rule: &rules::Rule) -> bool {
-    let f = cx.float();
-    let partials = (rule.partials)(&rules::Names {
-        a: &[quote!(x)],
-        y: &quote!(y),
-        float: &f,
-    });
-    matches!(partials[..], [Partial::Gate(_)])
 }
 
 /// Whether loop body `b`'s reverse writes no adjoint it reads (see

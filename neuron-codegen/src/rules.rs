@@ -59,6 +59,19 @@ pub struct Rule {
     pub partials: fn(&Names) -> Vec<Partial>,
 }
 
+impl Rule {
+    /// The partials with placeholder names for `arity` arguments: what kind
+    /// each is (`One`, `Gate`, …), for the passes that only ask that.
+    pub fn partial_kinds(&self, arity: usize, float: &TokenStream) -> Vec<Partial> {
+        let names: Vec<TokenStream> = (0..arity).map(|_| quote!(x)).collect();
+        (self.partials)(&Names {
+            a: &names,
+            y: &quote!(y),
+            float,
+        })
+    }
+}
+
 use Partial::{Expr, Gate, MinusOne, One, Zero};
 const F: &[Arg] = &[Arg::Float];
 const FF: &[Arg] = &[Arg::Float, Arg::Float];
