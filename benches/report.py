@@ -14,7 +14,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CRIT = ROOT / "target" / "criterion"
 CASES = ["neuron", "neuron_x1024", "dense_64", "network_loss", "rnn_tanh_32", "rosenbrock_1000"]
-VARIANTS = ["forward", "hand", "hand_ieee", "generated", "num_dual", "echidna", "finite_diff"]
+VARIANTS = ["forward", "hand", "hand_ieee", "generated", "generated_skip", "num_dual", "echidna", "finite_diff"]
 
 
 def median_ns(case, variant):

@@ -4,6 +4,9 @@
 pub use neuron_core::{derivative, gelu, leaky_relu, relu, sigmoid, silu, softplus};
 /// Generates the backward pass of a function: `NAME_backward` and
 /// `NAME_value_and_backward`. See the [crate documentation](crate).
+/// `#[differentiate(skip_inactive)]` skips the backward pass of ReLU units
+/// that are off, as a hand-written one does (see the crate documentation's
+/// "Skipping units that are off").
 ///
 /// ```
 /// use neuron::differentiate;

@@ -80,6 +80,9 @@ fn dense_layer(c: &mut Criterion) {
     g.bench_function("generated", |bn| {
         bn.iter(|| dense::generated(black_box(x), black_box(w), black_box(b), black_box(dy)))
     });
+    g.bench_function("generated_skip", |bn| {
+        bn.iter(|| dense::generated_skip(black_box(x), black_box(w), black_box(b), black_box(dy)))
+    });
     g.bench_function("echidna", |bn| {
         bn.iter(|| dense::echidna(black_box(x), black_box(w), black_box(b), black_box(dy)))
     });
@@ -107,6 +110,9 @@ fn network_loss(c: &mut Criterion) {
     });
     g.bench_function("generated", |bn| {
         bn.iter(|| network::generated(black_box(&i), 1.0))
+    });
+    g.bench_function("generated_skip", |bn| {
+        bn.iter(|| network::generated_skip(black_box(&i), 1.0))
     });
     g.bench_function("echidna", |bn| bn.iter(|| network::echidna(black_box(&i))));
     // 387 passes (num_dual) and 774 calls (finite_diff) over the batch.

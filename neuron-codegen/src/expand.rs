@@ -2,13 +2,14 @@
 
 use crate::context::Context;
 use crate::names::Names;
-use crate::{activity, chunk, emit, fuse, lower, returns, reverse, signature, Hygiene};
+use crate::{activity, chunk, emit, fuse, lower, returns, reverse, signature, Hygiene, Options};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Error, ItemFn};
 
-pub fn expand(mut item: ItemFn, hygiene: Hygiene) -> Result<TokenStream, Error> {
-    let sig = signature::parse(&item.sig)?;
+pub fn expand(mut item: ItemFn, hygiene: Hygiene, options: &Options) -> Result<TokenStream, Error> {
+    let mut sig = signature::parse(&item.sig)?;
+    sig.skip_inactive = options.skip_inactive;
     strip_param_attributes(&mut item);
     // Every stage names things apart from what the user wrote: collect that
     // once (it walks the whole function).

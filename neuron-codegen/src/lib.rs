@@ -11,7 +11,8 @@
 //! `jam` finds loops whose reverses `reverse` runs as one loop, and the
 //! ReLU gates it sinks the second loop's sum into;
 //! `accumulation` finds the stores `m[i] += e` whose reverse leaves `d_m[i]`
-//! as it is.
+//! as it is; `skip` finds, under `#[differentiate(skip_inactive)]`, the
+//! ReLUs whose argument's reverse runs only while they are on.
 //!
 //! ```
 //! let f: syn::ItemFn = syn::parse_quote! {
@@ -37,6 +38,7 @@ mod returns;
 mod reverse;
 mod rules;
 mod signature;
+mod skip;
 mod unique;
 
 use proc_macro2::{Span, TokenStream};
@@ -107,12 +109,15 @@ pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// assert!(out.to_string().contains("f_backward"));
 /// ```
 pub fn differentiate_with(attr: TokenStream, item: TokenStream, hygiene: Hygiene) -> TokenStream {
-    if let Some(tt) = attr.into_iter().next() {
-        let err = syn::Error::new(tt.span(), "`#[differentiate]` takes no arguments: write `#[differentiate]`, and mark constant float parameters with `#[no_grad]`").to_compile_error();
-        return quote::quote!(#err #item);
-    }
+    let options = match Options::parse(attr) {
+        Ok(o) => o,
+        Err(e) => {
+            let err = e.to_compile_error();
+            return quote::quote!(#err #item);
+        }
+    };
     match syn::parse2::<syn::ItemFn>(item.clone()) {
-        Ok(f) => expand::expand(f.clone(), hygiene).unwrap_or_else(|e| {
+        Ok(f) => expand::expand(f.clone(), hygiene, &options).unwrap_or_else(|e| {
             // Keep the original function so code that calls it still compiles.
             let err = e.to_compile_error();
             let f = expand::without_our_attributes(f);
@@ -131,5 +136,32 @@ pub fn differentiate_with(attr: TokenStream, item: TokenStream, hygiene: Hygiene
             .to_compile_error();
             quote::quote!(#err #item)
         }
+    }
+}
+
+/// The arguments of `#[differentiate(…)]`: none, or `skip_inactive`.
+#[derive(Default)]
+struct Options {
+    /// Skip the reverse of a ReLU unit that is off (see `skip`).
+    skip_inactive: bool,
+}
+
+impl Options {
+    fn parse(attr: TokenStream) -> Result<Options, syn::Error> {
+        let mut options = Options::default();
+        let parser = syn::meta::parser(|meta| {
+            if !meta.path.is_ident("skip_inactive") {
+                return Err(meta.error("`#[differentiate]` takes no arguments but `skip_inactive`: write `#[differentiate]`, or `#[differentiate(skip_inactive)]` to skip the backward pass of ReLU units that are off; mark constant float parameters with `#[no_grad]`"));
+            }
+            if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+                return Err(meta.error(
+                    "`skip_inactive` takes no value: write `#[differentiate(skip_inactive)]`",
+                ));
+            }
+            options.skip_inactive = true;
+            Ok(())
+        });
+        syn::parse::Parser::parse2(parser, attr)?;
+        Ok(options)
     }
 }

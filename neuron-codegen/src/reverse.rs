@@ -57,13 +57,115 @@ fn block(cx: &mut Context, b: &Block, seed: TokenStream) -> TokenStream {
         };
         stmts.push(rev);
     }
-    let parts = declare(cx, b, stmts);
+    let mut parts = declare(cx, b, stmts);
     if b.id == 0 {
         return split_fused(cx, b, parts);
+    }
+    if let Some(gate) = crate::skip::gate(cx, b) {
+        parts = skip_inactive(cx, b, parts, &gate);
     }
     let all: TokenStream = parts.into_iter().flat_map(|(d, s)| [d, s]).collect();
     let pops = pops(cx, b, &all);
     quote!(#pops #all)
+}
+
+/// Block `b`'s reverse parts with those of the instructions before the
+/// ReLU `gate` finds (the last parts: the reverse runs backwards) inside
+/// `if a > 0.0 { … }` (see `skip`). Unchanged if a loop among them keeps a
+/// tape counter, whose pops must run on every iteration.
+fn skip_inactive(
+    cx: &Context,
+    b: &Block,
+    mut parts: Vec<(TokenStream, TokenStream)>,
+    gate: &crate::skip::Gate,
+) -> Vec<(TokenStream, TokenStream)> {
+    if gate.loops.iter().any(|l| cx.counters.contains_key(l)) {
+        return parts;
+    }
+    let Inst::Def {
+        op: Op::Rule(rule),
+        dst,
+        ..
+    } = &b.insts[gate.at]
+    else {
+        return parts;
+    };
+    let (a, y, f) = (cx.val(gate.arg), cx.val(*dst), cx.float());
+    let names = rules::Names {
+        a: std::slice::from_ref(&a),
+        y: &y,
+        float: &f,
+    };
+    let Some(Partial::Gate(on)) = (rule.partials)(&names).into_iter().next() else {
+        return parts;
+    };
+    // Part 0 is the seed; part `n - k` is instruction `k`'s: the ReLU's
+    // own, then the instructions' before it.
+    let skipped = parts.split_off(b.insts.len() - gate.at);
+    let inner: TokenStream = skipped.into_iter().flat_map(|(d, s)| [d, s]).collect();
+    if !inner.is_empty() {
+        let inner = ungate(inner, &on.to_string());
+        parts.push((quote!(), quote!(if #on { #inner })));
+    }
+    parts
+}
+
+/// `ts` with the gates on condition `on` opened, for code that runs only
+/// where `on` holds: `(if on { x } else { 0.0 })` is `(x)` and
+/// `if on { s; }` is `s;`. These are the forms `add_to` and `accumulate`
+/// write a `Partial::Gate` in.
+fn ungate(ts: TokenStream, on: &str) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    let tokens: Vec<TokenTree> = ts.into_iter().collect();
+    let mut out = TokenStream::new();
+    let mut k = 0;
+    while k < tokens.len() {
+        if let Some((body, next)) = gate_at(&tokens, k, on) {
+            out.extend(ungate(body, on));
+            k = next;
+            continue;
+        }
+        match &tokens[k] {
+            TokenTree::Group(g) => {
+                let mut opened = Group::new(g.delimiter(), ungate(g.stream(), on));
+                opened.set_span(g.span());
+                out.extend([TokenTree::Group(opened)]);
+            }
+            t => out.extend([t.clone()]),
+        }
+        k += 1;
+    }
+    out
+}
+
+/// At `tokens[k]`, `if on { body }`, optionally followed by `else { 0.0 }`:
+/// the body and the position after it all.
+fn gate_at(tokens: &[proc_macro2::TokenTree], k: usize, on: &str) -> Option<(TokenStream, usize)> {
+    use proc_macro2::{Delimiter, TokenTree};
+    let is_ident = |t: &TokenTree, s: &str| matches!(t, TokenTree::Ident(i) if i == s);
+    let brace = |t: Option<&TokenTree>| match t {
+        Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace => Some(g.stream()),
+        _ => None,
+    };
+    if !is_ident(&tokens[k], "if") {
+        return None;
+    }
+    let at = k
+        + 1
+        + tokens[k + 1..]
+            .iter()
+            .position(|t| brace(Some(t)).is_some())?;
+    let cond: TokenStream = tokens[k + 1..at].iter().cloned().collect();
+    if cond.to_string() != on {
+        return None;
+    }
+    let body = brace(tokens.get(at))?;
+    let zero = tokens.get(at + 1).is_some_and(|t| is_ident(t, "else"))
+        && brace(tokens.get(at + 2)).is_some_and(|z| z.to_string() == "0.0");
+    Some(match zero {
+        true => (body, at + 3),
+        false => (body, at + 1),
+    })
 }
 
 /// Which of block `b`'s reverse parts (the seed, then the instructions

@@ -77,6 +77,9 @@ pub struct Signature {
     pub output: Type,
     /// `f32` or `f64`.
     pub float: Ident,
+    /// `#[differentiate(skip_inactive)]`: the reverse of a ReLU unit that
+    /// is off is skipped (see `skip`).
+    pub skip_inactive: bool,
 }
 
 impl Signature {
@@ -245,6 +248,7 @@ pub fn parse(sig: &syn::Signature) -> Result<Signature, Error> {
         params,
         output,
         float: Ident::new(&float, Span::call_site()),
+        skip_inactive: false,
     })
 }
 

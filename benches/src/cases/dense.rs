@@ -13,19 +13,37 @@ pub const N: usize = 64;
 /// Gradient: `(dx, dw, db)`, lengths 64, 4096, 64.
 pub type Grad = (Vec<f64>, Vec<f64>, Vec<f64>);
 
-/// The forward function, in the form `#[differentiate]` consumes.
-#[::neuron::differentiate]
-pub fn dense(x: &[f64], w: &[f64], b: &[f64]) -> [f64; 64] {
-    let mut y = [0.0; 64];
-    for i in 0..64 {
-        let mut z = b[i];
-        for j in 0..64 {
-            z += w[i * 64 + j] * x[j];
+/// The forward function twice, in the form `#[differentiate]` consumes:
+/// `dense` with the default IEEE semantics, `dense_skip` with
+/// `skip_inactive`.
+macro_rules! dense_fn {
+    ($(#[$doc:meta])* $name:ident, $($attr:tt)*) => {
+        $(#[$doc])*
+        #[$($attr)*]
+        pub fn $name(x: &[f64], w: &[f64], b: &[f64]) -> [f64; 64] {
+            let mut y = [0.0; 64];
+            for i in 0..64 {
+                let mut z = b[i];
+                for j in 0..64 {
+                    z += w[i * 64 + j] * x[j];
+                }
+                y[i] = ::neuron::relu(z);
+            }
+            y
         }
-        y[i] = ::neuron::relu(z);
-    }
-    y
+    };
 }
+dense_fn!(
+    /// The forward function, in the form `#[differentiate]` consumes.
+    dense,
+    ::neuron::differentiate
+);
+dense_fn!(
+    /// [`dense`] with `#[differentiate(skip_inactive)]`: the reverse of a
+    /// row whose ReLU is off is skipped, as [`hand`] skips it.
+    dense_skip,
+    ::neuron::differentiate(skip_inactive)
+);
 
 /// The same function over any [`Real`].
 pub fn dense_generic<S: Real>(x: &[S], w: &[S], b: &[S]) -> Vec<S> {
@@ -146,6 +164,12 @@ pub fn generated(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Grad {
     dense_backward(x, w, b, dy)
 }
 
+/// The backward pass `#[differentiate(skip_inactive)]` generates: [`hand`]'s
+/// semantics.
+pub fn generated_skip(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Grad {
+    dense_skip_backward(x, w, b, dy)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +217,17 @@ mod tests {
     }
 
     #[test]
+    fn generated_skip_matches_hand_exactly() {
+        let i = inputs();
+        assert_close(
+            "generated_skip",
+            &flat(generated_skip(&i.x, &i.w, &i.b, i.dy)),
+            &flat(hand(&i.x, &i.w, &i.b, i.dy)),
+            0.0,
+        );
+    }
+
+    #[test]
     fn hand_ieee_matches_hand() {
         let i = inputs();
         // Same operations in the same order plus, for the rows that are off,
@@ -228,6 +263,8 @@ mod tests {
         let ieee = flat(hand_ieee(&i.x, &i.w, &i.b, i.dy));
         let gen = flat(generated(&i.x, &i.w, &i.b, i.dy));
         let skip = flat(hand(&i.x, &i.w, &i.b, i.dy));
+        let gen_skip = flat(generated_skip(&i.x, &i.w, &i.b, i.dy));
+        assert_eq!(gen_skip, skip, "generated_skip against hand");
         let dw_nan: Vec<usize> = (0..N).map(|r| N + r * N + J).collect();
         for (k, v) in ieee.iter().enumerate() {
             assert_eq!(v.is_nan(), dw_nan.contains(&k), "hand_ieee[{k}] = {v}");
@@ -250,6 +287,8 @@ mod tests {
         let ieee = flat(hand_ieee(&i.x, &i.w, &i.b, i.dy));
         let gen = flat(generated(&i.x, &i.w, &i.b, i.dy));
         let skip = flat(hand(&i.x, &i.w, &i.b, i.dy));
+        let gen_skip = flat(generated_skip(&i.x, &i.w, &i.b, i.dy));
+        assert_eq!(gen_skip, skip, "generated_skip against hand");
         for (k, v) in ieee.iter().enumerate() {
             assert_eq!(v.is_nan(), k == J, "hand_ieee[{k}] = {v}");
         }

@@ -39,36 +39,54 @@ pub fn cross_entropy(z: [f64; 3], label: usize) -> f64 {
     m + s.ln() - z[label]
 }
 
-/// The mean loss over the batch. The forward function, in the form
-/// `#[differentiate]` consumes (calls [`cross_entropy`]). The logits are
-/// summed with the hidden unit in the outer loop, as in [`hand`]: three
-/// independent sums, not one after the other, so both compute the same
-/// forward pass the same way.
-#[::neuron::differentiate]
-pub fn network_loss(
-    w1: &[f64],
-    b1: &[f64],
-    w2: &[f64],
-    b2: &[f64],
-    #[no_grad] x: &[f64],
-    labels: &[usize],
-) -> f64 {
-    let mut total = 0.0;
-    for n in 0..300 {
-        let mut h = [0.0; 64];
-        for j in 0..64 {
-            h[j] = ::neuron::relu(x[2 * n] * w1[j] + x[2 * n + 1] * w1[64 + j] + b1[j]);
-        }
-        let mut z = [b2[0], b2[1], b2[2]];
-        for j in 0..64 {
-            for k in 0..3 {
-                z[k] += h[j] * w2[j * 3 + k];
+/// The mean loss over the batch twice, in the form `#[differentiate]`
+/// consumes: `network_loss` with the default IEEE semantics,
+/// `network_loss_skip` with `skip_inactive`.
+macro_rules! network_loss_fn {
+    ($(#[$doc:meta])* $name:ident, $($attr:tt)*) => {
+        $(#[$doc])*
+        #[$($attr)*]
+        pub fn $name(
+            w1: &[f64],
+            b1: &[f64],
+            w2: &[f64],
+            b2: &[f64],
+            #[no_grad] x: &[f64],
+            labels: &[usize],
+        ) -> f64 {
+            let mut total = 0.0;
+            for n in 0..300 {
+                let mut h = [0.0; 64];
+                for j in 0..64 {
+                    h[j] = ::neuron::relu(x[2 * n] * w1[j] + x[2 * n + 1] * w1[64 + j] + b1[j]);
+                }
+                let mut z = [b2[0], b2[1], b2[2]];
+                for j in 0..64 {
+                    for k in 0..3 {
+                        z[k] += h[j] * w2[j * 3 + k];
+                    }
+                }
+                total += cross_entropy(z, labels[n]);
             }
+            total / 300.0
         }
-        total += cross_entropy(z, labels[n]);
-    }
-    total / 300.0
+    };
 }
+network_loss_fn!(
+    /// The mean loss over the batch. The forward function, in the form
+    /// `#[differentiate]` consumes (calls [`cross_entropy`]). The logits are
+    /// summed with the hidden unit in the outer loop, as in [`hand`]: three
+    /// independent sums, not one after the other, so both compute the same
+    /// forward pass the same way.
+    network_loss,
+    ::neuron::differentiate
+);
+network_loss_fn!(
+    /// [`network_loss`] with `#[differentiate(skip_inactive)]`: the reverse
+    /// of the hidden layer for a unit that is off is skipped.
+    network_loss_skip,
+    ::neuron::differentiate(skip_inactive)
+);
 
 /// The same function over any [`Real`] (data stays `f64`).
 pub fn network_loss_generic<S: Real>(
@@ -288,6 +306,11 @@ pub fn generated(i: &Inputs, d_output: f64) -> Grad {
     network_loss_backward(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels, d_output)
 }
 
+/// The backward pass `#[differentiate(skip_inactive)]` generates.
+pub fn generated_skip(i: &Inputs, d_output: f64) -> Grad {
+    network_loss_skip_backward(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels, d_output)
+}
+
 /// [`hand`] on [`Inputs`].
 pub fn hand_on(i: &Inputs, d_output: f64) -> Grad {
     hand(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels, d_output)
@@ -368,6 +391,17 @@ mod tests {
     }
 
     #[test]
+    fn generated_skip_matches_hand() {
+        let i = inputs();
+        assert_close(
+            "generated_skip",
+            &flat(generated_skip(&i, 1.0)),
+            &flat(hand_on(&i, 1.0)),
+            1e-13,
+        );
+    }
+
+    #[test]
     fn hand_ieee_matches_hand() {
         let i = inputs();
         // Same operations in the same order plus, for the units that are off,
@@ -403,6 +437,12 @@ mod tests {
         // Elsewhere the three agree (sample S adds 0 to dw1[HIDDEN..], db1, dw2).
         assert_close("hand_ieee", &ieee[HIDDEN..], &skip[HIDDEN..], 0.0);
         assert_close("generated", &gen[HIDDEN..], &skip[HIDDEN..], 1e-13);
+        assert_close(
+            "generated_skip",
+            &flat(generated_skip(&i, 1.0)),
+            &skip,
+            1e-13,
+        );
     }
 
     #[test]
@@ -424,6 +464,12 @@ mod tests {
         assert!(
             skip[..HIDDEN].iter().all(|v| *v == 0.0),
             "hand dw1: {skip:?}"
+        );
+        assert_close(
+            "generated_skip",
+            &flat(generated_skip(&i, 1.0)),
+            &skip,
+            1e-13,
         );
     }
 }

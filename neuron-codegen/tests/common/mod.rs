@@ -1,9 +1,17 @@
-//! Helpers shared by the tests that read the generated code.
+//! Helpers shared by the tests that read the generated code. Each test
+//! binary uses only part of them, hence the `dead_code` allowance.
+#![allow(dead_code)]
 
 /// The macro's output for the function `src`, as one string of tokens.
 pub fn expand(src: &str) -> String {
+    expand_with("", src)
+}
+
+/// [`expand`] with the attribute's arguments `attr` (`skip_inactive`).
+pub fn expand_with(attr: &str, src: &str) -> String {
     let f: syn::ItemFn = syn::parse_str(src).expect("test source parses");
-    neuron_codegen::differentiate(quote::quote!(), quote::quote!(#f)).to_string()
+    let attr: proc_macro2::TokenStream = attr.parse().expect("arguments parse");
+    neuron_codegen::differentiate(attr, quote::quote!(#f)).to_string()
 }
 
 /// The body of the generated `__neuron_forward_NAME`, split at the pullback

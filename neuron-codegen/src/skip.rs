@@ -1,0 +1,134 @@
+//! `#[differentiate(skip_inactive)]`: the reverse of a ReLU unit that is
+//! off is skipped, as hand-written backpropagation skips it.
+//!
+//! A ReLU that is off hands a zero adjoint to its argument, and the reverse
+//! of what computed that argument spreads it: in a dense layer, `d_x[j] +=
+//! 0 * w[j]` and `d_w[j] = 0 * x[j]` for the whole row. By IEEE rules each
+//! of those is 0 for a finite factor and NaN for an infinite or NaN one, so
+//! the default code runs them all. Under `skip_inactive` that reverse runs
+//! only while the ReLU is on: a unit that is off adds exactly nothing,
+//! whatever the other factor is (the "strong zero" of Enzyme's
+//! `strong_zero` mode and of TensorFlow's `multiply_no_nan`, here for the
+//! zero a ReLU makes). On finite inputs the gradients are the same.
+
+use crate::context::{children, own_mems, Context};
+use crate::emit::operands;
+use crate::ir::*;
+use crate::rules::Partial;
+use std::collections::HashSet;
+
+/// A ReLU in a loop body whose argument's reverse can be gated.
+pub struct Gate {
+    /// The ReLU's position in the body: the reverse of the instructions
+    /// before it runs only while it is on.
+    pub at: usize,
+    /// Its argument, whose value decides.
+    pub arg: ValueId,
+    /// The loops among those instructions, in them or nested, whose tapes
+    /// must not keep a counter (skipping their reverse would skip its pops).
+    pub loops: Vec<BlockId>,
+}
+
+/// The last ReLU `u = relu(a)` of loop body `b` whose argument is all that
+/// the instructions before it hand on, under `skip_inactive`: nothing after
+/// the ReLU reads an active value they define or touches memory they initialise,
+/// and they write no other active memory and call nothing. Their reverse
+/// then adds only what flows from `a`'s adjoint, which is zero when the
+/// ReLU is off.
+pub fn gate(cx: &Context, b: &Block) -> Option<Gate> {
+    if !cx.sig.skip_inactive || b.id == 0 {
+        return None;
+    }
+    (0..b.insts.len()).rev().find_map(|k| {
+        let arg = relu_arg(cx, &b.insts[k])?;
+        let before = &b.insts[..k];
+        let mut values = HashSet::new();
+        let mut mems = HashSet::new();
+        for inst in before {
+            defines(inst, &mut values, &mut mems);
+        }
+        // Integers and other inactive values carry no adjoint back.
+        values.retain(|v| cx.active(*v));
+        let plain = before.iter().all(|i| plain(cx, i, &mems));
+        let after = &b.insts[k + 1..];
+        let handed = after
+            .iter()
+            .all(|i| !reads(i, &values) && !touches(i, &mems));
+        let mut loops = Vec::new();
+        before.iter().for_each(|i| bodies(i, &mut loops));
+        (values.contains(&arg) && plain && handed).then_some(Gate { at: k, arg, loops })
+    })
+}
+
+/// `a` of `u = relu(a)`: a rule of one argument whose partial is a gate,
+/// both active.
+fn relu_arg(cx: &Context, inst: &Inst) -> Option<ValueId> {
+    let Inst::Def {
+        dst,
+        op: Op::Rule(rule),
+        args,
+    } = inst
+    else {
+        return None;
+    };
+    let [a] = args[..] else { return None };
+    let gate = matches!(rule.partial_kinds(1, &cx.float())[..], [Partial::Gate(_)]);
+    (gate && cx.active(*dst) && cx.active(a)).then_some(a)
+}
+
+/// Adds the values and memory `inst` defines, in it or nested.
+fn defines(inst: &Inst, values: &mut HashSet<ValueId>, mems: &mut HashSet<MemId>) {
+    match inst {
+        Inst::Def { dst, .. } | Inst::Load { dst, .. } => {
+            values.insert(*dst);
+        }
+        Inst::Init { mem, .. } => {
+            mems.insert(*mem);
+        }
+        Inst::For { var, .. } => {
+            values.insert(*var);
+        }
+        _ => {}
+    }
+    for c in children(inst) {
+        c.insts.iter().for_each(|i| defines(i, values, mems));
+    }
+}
+
+/// Straight-line code and `for` loops of it that write only `own` memory or
+/// inactive memory: nothing whose reverse reads an adjoint from elsewhere.
+fn plain(cx: &Context, inst: &Inst, own: &HashSet<MemId>) -> bool {
+    match inst {
+        Inst::Def { op, .. } => !matches!(op, Op::Snapshot(_)),
+        Inst::Load { .. } | Inst::Init { .. } => true,
+        Inst::Store { mem, .. } | Inst::CopyInto { mem, .. } => {
+            own.contains(mem) || !cx.active_mem(*mem)
+        }
+        Inst::For { body, .. } => body.insts.iter().all(|i| plain(cx, i, own)),
+        Inst::While { .. } | Inst::If { .. } | Inst::Call { .. } => false,
+    }
+}
+
+/// Whether `inst` reads one of `values`, in it or nested.
+fn reads(inst: &Inst, values: &HashSet<ValueId>) -> bool {
+    operands(inst).iter().any(|v| values.contains(v))
+        || children(inst)
+            .iter()
+            .any(|c| c.insts.iter().any(|i| reads(i, values)))
+}
+
+/// Whether `inst` uses one of `mems` in any way, in it or nested.
+fn touches(inst: &Inst, mems: &HashSet<MemId>) -> bool {
+    own_mems(inst).iter().any(|m| mems.contains(m))
+        || children(inst)
+            .iter()
+            .any(|c| c.insts.iter().any(|i| touches(i, mems)))
+}
+
+/// Adds the loop bodies in `inst`, nested ones too.
+fn bodies(inst: &Inst, out: &mut Vec<BlockId>) {
+    for c in children(inst) {
+        out.push(c.id);
+        c.insts.iter().for_each(|i| bodies(i, out));
+    }
+}

@@ -1,0 +1,103 @@
+//! `#[differentiate(skip_inactive)]` (`skip`): the reverse of what computes
+//! a ReLU's argument runs inside `if a > 0.0 { … }`. Read off the generated
+//! code; the gradients of the same shapes are checked against num-dual,
+//! finite differences and the default code in `tests/skip_inactive.rs`.
+
+mod common;
+
+use common::{expand_with, sweeps};
+
+/// The reverse sweep of `f` in `src` with the attribute's arguments `attr`,
+/// without spaces.
+fn reverse(attr: &str, src: &str) -> String {
+    let (_, rev) = sweeps(&expand_with(attr, src), "f");
+    rev.replace(' ', "")
+}
+
+/// The benchmark's dense layer, in small.
+const DENSE: &str = "fn f(x: &[f64], w: &[f64], b: &[f64]) -> [f64; 4] {
+    let mut y = [0.0; 4];
+    for i in 0..4 {
+        let mut z = b[i];
+        for j in 0..4 { z += w[i * 4 + j] * x[j]; }
+        y[i] = relu(z);
+    }
+    y
+}";
+
+#[test]
+fn a_dense_rows_reverse_runs_inside_the_gate() {
+    let rev = reverse("skip_inactive", DENSE);
+    let gate = rev
+        .find("ifz>0.0{")
+        .unwrap_or_else(|| panic!("no gate: {rev}"));
+    // The row's adjoint is the output's, unconditionally, inside the gate.
+    assert!(rev[gate..].starts_with("ifz>0.0{letmutd_z=(d_t"), "{rev}");
+    assert_eq!(rev.matches(">0.0").count(), 1, "{rev}");
+    // The row's reverse and the bias's gradient are in it.
+    for add in ["d_x_row[j]+=", "d_w_row[j]=", "d_b"] {
+        let at = rev.rfind(add).unwrap_or_else(|| panic!("no {add}: {rev}"));
+        assert!(at > gate, "{add} before the gate: {rev}");
+    }
+}
+
+#[test]
+fn without_the_option_the_zero_is_propagated() {
+    let rev = reverse("", DENSE);
+    assert!(rev.contains("(ifz>0.0{d_t"), "{rev}");
+    assert!(!rev.contains("ifz>0.0{letmutd_z"), "{rev}");
+}
+
+/// Loop bodies with a ReLU whose argument's reverse is not gated, and why.
+const UNGATED: &[(&str, &str)] = &[
+    (
+        "the pre-activation is read again after the ReLU",
+        "fn f(w: [f64; 4], x: f64) -> f64 {
+            let mut s = 0.0;
+            for i in 0..4 { let z = w[i] * x; s += relu(z) + 0.1 * z; }
+            s
+        }",
+    ),
+    (
+        "a loop in the sum pops a tape with a counter",
+        "fn f(w: [f64; 4], x: f64) -> f64 {
+            let mut s = 0.0;
+            for i in 0..4 {
+                let mut z = -0.25;
+                for j in 0..i + 1 { z += (w[j] * x).sin() * w[i]; }
+                s += relu(z);
+            }
+            s
+        }",
+    ),
+    (
+        "the sum stores into an array the function reads after it",
+        "fn f(w: [f64; 4], x: f64) -> f64 {
+            let mut g = [0.0; 4];
+            let mut s = 0.0;
+            for i in 0..4 { g[i] = w[i] * x; s += relu(g[i] - 0.1); }
+            s + g[0] * g[1]
+        }",
+    ),
+    (
+        "the sum calls a branch",
+        "fn f(w: [f64; 4], x: f64) -> f64 {
+            let mut s = 0.0;
+            for i in 0..4 {
+                let mut z = w[i];
+                if x > 0.0 { z = z * x; }
+                s += relu(z);
+            }
+            s
+        }",
+    ),
+];
+
+#[test]
+fn what_is_not_gated() {
+    for (why, src) in UNGATED {
+        let rev = reverse("skip_inactive", src);
+        assert!(!rev.contains(">0.0{letmut"), "{why}: {rev}");
+        assert_eq!(rev, reverse("", src), "{why}: the default code");
+    }
+}
