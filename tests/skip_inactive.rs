@@ -82,6 +82,37 @@ fn hidden_dual(w: &[Dual64], v: &[Dual64], x: Dual64) -> Dual64 {
     z[0].sin() + z[1] * z[0]
 }
 
+// The same with a term in the next loop that is not a multiple of the
+// unit: that loop's reverse runs for every unit, the first loop's is skipped.
+twins! {
+    fn hidden_more / hidden_more_ieee(w: [f64; 4], v: [f64; 4], x: f64) -> f64 {
+        let mut h = [0.0; 4];
+        for j in 0..4 {
+            h[j] = relu(w[j] * x + v[3 - j] * 0.5);
+        }
+        let mut z = [x, x * x];
+        for j in 0..4 {
+            for k in 0..2 {
+                z[k] += h[j] * v[(j + k) % 4] + x * v[j] * 0.1;
+            }
+        }
+        z[0].sin() + z[1] * z[0]
+    }
+}
+fn hidden_more_dual(w: &[Dual64], v: &[Dual64], x: Dual64) -> Dual64 {
+    let mut h = [c(0.0); 4];
+    for j in 0..4 {
+        h[j] = drelu(w[j] * x + v[3 - j] * 0.5);
+    }
+    let mut z = [x, x * x];
+    for j in 0..4 {
+        for k in 0..2 {
+            z[k] += h[j] * v[(j + k) % 4] + x * v[j] * 0.1;
+        }
+    }
+    z[0].sin() + z[1] * z[0]
+}
+
 // Not skipped: the pre-activation is read again after the ReLU (a leaky
 // unit), so its adjoint does not come from the ReLU alone.
 twins! {
@@ -177,7 +208,24 @@ fn triangle_dual(w: &[Dual64], v: &[Dual64], x: Dual64) -> Dual64 {
     s
 }
 
+/// A caller without the option: the callees' pullbacks keep theirs.
+#[differentiate]
+fn calls(w: [f64; 4], v: [f64; 4], x: f64) -> f64 {
+    layer(w, v, x) * hidden(w, v, x) + fan(w, v, x)
+}
+
 include!("common/case_w_v_x.rs");
+case!(
+    t_calls,
+    calls,
+    calls_value_and_backward,
+    calls_backward,
+    |p| {
+        let (w, v, x) = (&p[..4], &p[4..8], p[8]);
+        layer_dual(w, v, x) * hidden_dual(w, v, x) + fan_dual(w, v, x)
+    },
+    1108
+);
 case!(
     t_layer,
     layer,
@@ -193,6 +241,14 @@ case!(
     hidden_backward,
     |p| hidden_dual(&p[..4], &p[4..8], p[8]),
     1102
+);
+case!(
+    t_hidden_more,
+    hidden_more,
+    hidden_more_value_and_backward,
+    hidden_more_backward,
+    |p| hidden_more_dual(&p[..4], &p[4..8], p[8]),
+    1107
 );
 case!(
     t_leaky,
@@ -226,6 +282,11 @@ type Backward = fn([f64; 4], [f64; 4], f64, f64) -> Grad;
 const PAIRS: &[(&str, Backward, Backward)] = &[
     ("layer", layer_backward, layer_ieee_backward),
     ("hidden", hidden_backward, hidden_ieee_backward),
+    (
+        "hidden_more",
+        hidden_more_backward,
+        hidden_more_ieee_backward,
+    ),
     ("leaky", leaky_backward, leaky_ieee_backward),
     ("fan", fan_backward, fan_ieee_backward),
     ("triangle", triangle_backward, triangle_ieee_backward),

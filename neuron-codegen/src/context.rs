@@ -83,6 +83,10 @@ pub struct Context<'a> {
     /// adjoint, by that adjoint's scalar: the reverse of the store of the
     /// element runs it where the gate reads it (see `jam::gate`).
     pub sunk: HashMap<String, TokenStream>,
+    /// Under `skip_inactive`, a jammed next loop's reverse that runs inside
+    /// the branch of the ReLU of block `.0` defining unit `.1`, if that
+    /// block's reverse is gated (see `skip::scaled_by_unit`).
+    pub skip_prelude: Option<(BlockId, ValueId, TokenStream)>,
     /// What the fused loop's carries need before the loop (their
     /// declarations) and after it (the last carry, added to its element).
     pub carry_edges: (TokenStream, TokenStream),
@@ -198,6 +202,7 @@ impl<'a> Context<'a> {
             scalar_elements: HashMap::new(),
             split: None,
             sunk: HashMap::new(),
+            skip_prelude: None,
             carry_edges: (TokenStream::new(), TokenStream::new()),
             rows: HashMap::new(),
             mem_tape_names: HashMap::new(),

@@ -74,7 +74,7 @@ fn block(cx: &mut Context, b: &Block, seed: TokenStream) -> TokenStream {
 /// `if a > 0.0 { … }` (see `skip`). Unchanged if a loop among them keeps a
 /// tape counter, whose pops must run on every iteration.
 fn skip_inactive(
-    cx: &Context,
+    cx: &mut Context,
     b: &Block,
     mut parts: Vec<(TokenStream, TokenStream)>,
     gate: &crate::skip::Gate,
@@ -103,9 +103,17 @@ fn skip_inactive(
     // own, then the instructions' before it.
     let skipped = parts.split_off(b.insts.len() - gate.at);
     let inner: TokenStream = skipped.into_iter().flat_map(|(d, s)| [d, s]).collect();
-    if !inner.is_empty() {
+    // A jammed next loop's reverse that only adds multiples of this unit.
+    let next = match cx.skip_prelude.take() {
+        Some((block, unit, next)) if block == b.id && unit == *dst => next,
+        other => {
+            cx.skip_prelude = other;
+            TokenStream::new()
+        }
+    };
+    if !inner.is_empty() || !next.is_empty() {
         let inner = ungate(inner, &on.to_string());
-        parts.push((quote!(), quote!(if #on { #inner })));
+        parts.push((quote!(), quote!(if #on { #next #inner })));
     }
     parts
 }
@@ -1091,7 +1099,7 @@ fn scalar_element(cx: &Context, m: MemId, index: &[ValueId]) -> Option<syn::Iden
 /// scalar that starts at zero.
 fn jam_rev(cx: &mut Context, b: &Block, jam: &crate::jam::Jam) -> TokenStream {
     if let Some(gate) = crate::jam::gate(cx, b, jam) {
-        if let Some(out) = jam_rev_as(cx, b, jam, Some(gate.mem)) {
+        if let Some(out) = jam_rev_as(cx, b, jam, Some(&gate)) {
             return out;
         }
         // The failed try handed the unit's adjoint to the gate.
@@ -1106,7 +1114,7 @@ fn jam_rev_as(
     cx: &mut Context,
     b: &Block,
     jam: &crate::jam::Jam,
-    gate: Option<MemId>,
+    gate: Option<&crate::jam::Gate>,
 ) -> Option<TokenStream> {
     let (
         Inst::For {
@@ -1129,7 +1137,7 @@ fn jam_rev_as(
     for m in &jam.promoted {
         let d = cx.adj_mem(*m);
         let s = cx.names.fresh(&format!("{d}_{var}"));
-        if gate == Some(*m) {
+        if gate.map(|g| g.mem) == Some(*m) {
             gated = Some(s.clone());
         } else {
             scalars.extend(quote!(let mut #s = -0.0;));
@@ -1152,8 +1160,19 @@ fn jam_rev_as(
         if let (Some(s), false) = (&gated, sunk.is_empty()) {
             cx.sunk.insert(s.to_string(), rename(sunk, &from, &var));
         }
-        parts.extend(rename(inner, &from, &var));
+        let inner = rename(inner, &from, &var);
+        // Under `skip_inactive`, the next loop's reverse may go inside the
+        // ReLU's branch, with the first loop's (see `skip_inactive`).
+        match gate {
+            Some(g) if v == *vc && skip_next(cx, bc, g, *vc) => {
+                cx.skip_prelude = Some((ba.id, g.unit, inner));
+            }
+            _ => parts.extend(inner),
+        }
         slices.extend(rename(own, &from, &var));
+    }
+    if let Some((_, _, next)) = cx.skip_prelude.take() {
+        parts = quote!(#next #parts);
     }
     for m in &jam.promoted {
         cx.scalar_elements.remove(&(*m, *va));
@@ -1177,6 +1196,12 @@ fn jam_rev_as(
         quote!(_)
     };
     Some(quote!({ #slices for #name in (#lo..#hi).rev() { #scalars #parts } }))
+}
+
+/// Whether, under `skip_inactive`, the reverse of jammed next loop `bc`
+/// (but its sum into the unit's adjoint) only adds multiples of the unit.
+fn skip_next(cx: &Context, bc: &Block, gate: &crate::jam::Gate, var: ValueId) -> bool {
+    cx.sig.skip_inactive && crate::skip::scaled_by_unit(cx, bc, gate.mem, var)
 }
 
 /// Loop body `b`'s reverse in two parts: without the additions to the

@@ -132,3 +132,105 @@ fn bodies(inst: &Inst, out: &mut Vec<BlockId>) {
         c.insts.iter().for_each(|i| bodies(i, out));
     }
 }
+
+/// Whether every adjoint contribution of loop body `b`'s reverse, but those
+/// to the unit's own adjoint, is multiplied by the unit's value: `b` loads
+/// the unit as `unit_mem[var]`, and it is zero when its ReLU is off. Then,
+/// under `skip_inactive`, that reverse too runs only while the ReLU is on
+/// (the next layer's weight gradient `d_w2[j][k] += d_z[k] * h[j]`, see
+/// `reverse::jam_rev_as`). Accumulations `m[i] += e` leave `d_m[i]` as it
+/// is (see `accumulation`), so their old values contribute nothing.
+pub fn scaled_by_unit(cx: &Context, b: &Block, unit_mem: MemId, var: ValueId) -> bool {
+    let mut order = Vec::new();
+    flatten(b, &mut order);
+    let units: HashSet<ValueId> = order
+        .iter()
+        .filter_map(|i| match i {
+            Inst::Load { dst, mem, index } if *mem == unit_mem && index[..] == [var] => Some(*dst),
+            _ => None,
+        })
+        .collect();
+    let mut defined = HashSet::new();
+    order
+        .iter()
+        .for_each(|i| defines(i, &mut defined, &mut HashSet::new()));
+    // Values some of whose adjoint is not a multiple of the unit, found from
+    // the last instruction back: every reader of a value comes after it.
+    let mut unscaled: HashSet<ValueId> = HashSet::new();
+    for inst in order.iter().rev() {
+        match inst {
+            Inst::Def {
+                dst,
+                op: Op::Rule(rule),
+                args,
+            } => {
+                let through = unscaled.contains(dst);
+                for (k, arg) in args.iter().enumerate() {
+                    let by_unit = partial_is_unit(cx, rule, args, k, &units);
+                    if through && !by_unit {
+                        unscaled.insert(*arg);
+                    }
+                }
+            }
+            Inst::Def {
+                op: Op::Snapshot(_),
+                ..
+            } => return false,
+            // Integer, comparison and constant definitions pass no adjoint.
+            Inst::Def { .. } => {}
+            Inst::Load { dst, mem, .. } => {
+                let own = units.contains(dst) || cx.accumulations.loads.contains(dst);
+                if cx.active_mem(*mem) && !own && unscaled.contains(dst) {
+                    return false;
+                }
+            }
+            _ => unscaled.extend(operands(inst)),
+        }
+    }
+    // What comes from outside the loop gets its contributions scaled too.
+    unscaled
+        .iter()
+        .all(|v| defined.contains(v) || !cx.active(*v))
+}
+
+/// The instructions of `b` in program order, nested blocks' in place.
+fn flatten<'a>(b: &'a Block, out: &mut Vec<&'a Inst>) {
+    for inst in &b.insts {
+        out.push(inst);
+        for c in children(inst) {
+            flatten(c, out);
+        }
+    }
+}
+
+/// Whether the partial of `rule` in its argument `k` is one of its other
+/// arguments that is in `units` (the product's `∂(a·b)/∂b = a`), read off
+/// the rule table with a placeholder name for each argument.
+fn partial_is_unit(
+    cx: &Context,
+    rule: &crate::rules::Rule,
+    args: &[ValueId],
+    k: usize,
+    units: &HashSet<ValueId>,
+) -> bool {
+    let names: Vec<proc_macro2::TokenStream> = (0..args.len())
+        .map(|i| {
+            let n = quote::format_ident!("__arg{i}");
+            quote::quote!(#n)
+        })
+        .collect();
+    let y = quote::quote!(__y);
+    let partials = (rule.partials)(&crate::rules::Names {
+        a: &names,
+        y: &y,
+        float: &cx.float(),
+    });
+    let Some(Partial::Expr(e)) = partials.into_iter().nth(k) else {
+        return false;
+    };
+    let e = e.to_string();
+    names
+        .iter()
+        .zip(args)
+        .any(|(n, a)| units.contains(a) && e == n.to_string())
+}

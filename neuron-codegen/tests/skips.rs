@@ -48,6 +48,50 @@ fn without_the_option_the_zero_is_propagated() {
     assert!(!rev.contains("ifz>0.0{letmutd_z"), "{rev}");
 }
 
+/// The network's shape: a hidden layer, then logits accumulated from it,
+/// with `extra` added to each logit in the second loop.
+fn hidden(extra: &str) -> String {
+    format!(
+        "fn f(w: &[f64], v: &[f64], x: f64) -> f64 {{
+            let mut h = [0.0; 4];
+            for j in 0..4 {{ h[j] = relu(w[j] * x + 0.1); }}
+            let mut z = [x, x * x];
+            for j in 0..4 {{ for k in 0..2 {{ z[k] += h[j] * v[j * 2 + k]{extra}; }} }}
+            z[0].sin() + z[1] * z[0]
+        }}"
+    )
+}
+
+#[test]
+fn the_next_layers_weight_gradient_runs_inside_the_gate_too() {
+    // `d_v[j][k] += d_z[k] * h[j]` is zero when unit j is off.
+    let rev = reverse("skip_inactive", &hidden(""));
+    let gate = rev
+        .find(">0.0{")
+        .unwrap_or_else(|| panic!("no gate: {rev}"));
+    assert_eq!(rev.matches(">0.0").count(), 1, "{rev}");
+    for add in ["d_v_row[k]=", "d_h_j+=", "d_w_row[j]="] {
+        let at = rev.find(add).unwrap_or_else(|| panic!("no {add}: {rev}"));
+        assert!(at > gate, "{add} before the gate: {rev}");
+    }
+}
+
+#[test]
+fn a_next_loop_adding_more_than_multiples_of_the_unit_stays_outside() {
+    // `d_x += d_z[k] * 0.01` flows whatever the unit is.
+    let rev = reverse("skip_inactive", &hidden(" + x * 0.01"));
+    let gate = rev
+        .find(">0.0{")
+        .unwrap_or_else(|| panic!("no gate: {rev}"));
+    let weights = rev.find("d_v_row[k]").expect("the weight gradient");
+    assert!(weights < gate, "{rev}");
+    // The first loop's reverse is still gated.
+    assert!(
+        rev.find("d_w_row[j]=").expect("the first layer") > gate,
+        "{rev}"
+    );
+}
+
 /// Loop bodies with a ReLU whose argument's reverse is not gated, and why.
 const UNGATED: &[(&str, &str)] = &[
     (
