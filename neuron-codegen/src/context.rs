@@ -90,8 +90,8 @@ pub struct Context<'a> {
     /// What the fused loop's carries need before the loop (their
     /// declarations) and after it (the last carry, added to its element).
     pub carry_edges: (TokenStream, TokenStream),
-    /// Reads `m[index]` of the reverse loop being generated that go through
-    /// a row slice taken before it (see `reverse::row_slices`).
+    /// Reads `m[index]` of the loop being generated (in either sweep) that
+    /// go through a row slice taken before it (see `reverse::row_slices`).
     pub rows: HashMap<(MemId, ValueId), Row>,
     /// The body of the top-level loop whose reverse runs inside its forward
     /// sweep, iteration by iteration (see `fuse`).
@@ -127,7 +127,8 @@ pub struct FusedReverse {
 /// gradient), so the compiler sees each index is in bounds.
 pub struct Row {
     pub primal: Ident,
-    pub adjoint: Ident,
+    /// The gradient's slice; only the reverse sweep has one.
+    pub adjoint: Option<Ident>,
     pub var: Ident,
     /// Where `m[base + var]` is in a slice that starts below `base`.
     pub offset: u64,
@@ -349,13 +350,18 @@ impl<'a> Context<'a> {
     }
 
     /// `row[j]` (or, for the gradient, `d_row[j]`) if `m[index]` is read
-    /// through a row slice in the reverse loop being generated.
+    /// through a row slice in the loop being generated.
     pub fn row(&self, m: MemId, index: &[ValueId], adjoint: bool) -> Option<TokenStream> {
         let row = match index {
-            [i] if self.reverse => self.rows.get(&(m, *i))?,
+            [i] => self.rows.get(&(m, *i))?,
             _ => return None,
         };
-        let (slice, var) = (if adjoint { &row.adjoint } else { &row.primal }, &row.var);
+        let slice = if adjoint {
+            row.adjoint.as_ref()?
+        } else {
+            &row.primal
+        };
+        let var = &row.var;
         if row.offset == 0 {
             return Some(quote!(#slice[#var]));
         }

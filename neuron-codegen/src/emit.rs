@@ -16,9 +16,16 @@ use std::collections::{HashMap, HashSet};
 /// the source it came from.
 pub fn forward(cx: &mut Context, reverse: &TokenStream) -> TokenStream {
     let inline = plan_inlining(cx, reverse);
+    let mut mentioned = HashSet::new();
+    crate::context::idents(reverse, &mut mentioned);
+    let mut uses = HashMap::new();
+    count_uses(&cx.ir.body, &mut uses);
     let mut f = Forward {
         inline,
         exprs: HashMap::new(),
+        mentioned,
+        uses,
+        unused: HashSet::new(),
     };
     f.block(cx, &cx.ir.body)
 }
@@ -38,6 +45,13 @@ enum Prec {
 struct Forward {
     inline: HashSet<ValueId>,
     exprs: HashMap<ValueId, (TokenStream, Prec)>,
+    /// The names the reverse sweep mentions.
+    mentioned: HashSet<String>,
+    /// How often each value is read (see `count_uses`).
+    uses: HashMap<ValueId, usize>,
+    /// Index values read only through row slices (see `Forward::row_only`):
+    /// not written at all.
+    unused: HashSet<ValueId>,
 }
 
 impl Forward {
@@ -56,6 +70,30 @@ impl Forward {
     fn index_path(&self, cx: &Context, idx: &[ValueId]) -> TokenStream {
         let parts = idx.iter().map(|v| self.operand(cx, *v, Prec::Other));
         quote!(#([#parts])*)
+    }
+
+    /// Marks the index values of loop `body` that only its reads through
+    /// row slices use (`t = i * 64 + j` of `w[t]`, read as `w_row[j]`), so
+    /// that their `let` is not written: they are not needed, and the
+    /// reverse sweep computes again what it needs of them.
+    fn row_only(&mut self, cx: &Context, body: &Block) {
+        let mut row_reads: HashMap<ValueId, usize> = HashMap::new();
+        for inst in &body.insts {
+            if let Inst::Load { dst, mem, index } = inst {
+                if let [i] = index[..] {
+                    if cx.is_read(*dst) && cx.rows.contains_key(&(*mem, i)) {
+                        *row_reads.entry(i).or_default() += 1;
+                    }
+                }
+            }
+        }
+        for (i, n) in row_reads {
+            let read_back = self.mentioned.contains(&cx.ir.values[i].name.to_string())
+                && !cx.recomputed.contains(&i);
+            if self.uses.get(&i) == Some(&n) && !read_back && !cx.taped.contains(&i) {
+                self.unused.insert(i);
+            }
+        }
     }
 
     fn block(&mut self, cx: &mut Context, b: &Block) -> TokenStream {
@@ -213,6 +251,7 @@ impl Forward {
 
     fn inst(&mut self, cx: &mut Context, inst: &Inst) -> TokenStream {
         match inst {
+            Inst::Def { dst, .. } if self.unused.contains(dst) => quote!(),
             Inst::Def { dst, op, args } => {
                 let Some((rhs, prec)) = self.rhs(cx, op, args) else {
                     return quote!();
@@ -262,11 +301,14 @@ impl Forward {
                 rev,
                 body,
             } => {
+                let rows = crate::reverse::row_slices(cx, *var, *lo, *hi, *inclusive, body, false);
+                self.row_only(cx, body);
                 let (lo, hi) = (
                     self.operand(cx, *lo, Prec::Cast),
                     self.operand(cx, *hi, Prec::Cast),
                 );
                 let mut inner = self.block(cx, body);
+                let slices = crate::reverse::take_rows(cx, rows, &inner);
                 let mut before = TokenStream::new();
                 if cx.fused == Some(body.id) {
                     if let Some(fused) = cx.fused_rev.take() {
@@ -289,7 +331,12 @@ impl Forward {
                     quote!(_)
                 };
                 let Some(refilled) = cx.refilled.get(&body.id) else {
-                    return quote!(#before #reserve for #var in #range { #inner });
+                    if slices.is_empty() {
+                        return quote!(#before #reserve for #var in #range { #inner });
+                    }
+                    // One statement, as in the reverse sweep: `chunk` must
+                    // not put a slice in another chunk than its loop.
+                    return quote!(#before #reserve { #slices for #var in #range { #inner } });
                 };
                 // Arrays each iteration overwrites whole before reading:
                 // zero-filled once, in a block of their own so that the
@@ -301,7 +348,7 @@ impl Forward {
                         None => quote!(),
                     })
                     .collect();
-                quote!(#before #reserve { #lets for #var in #range { #inner } })
+                quote!(#before #reserve { #lets #slices for #var in #range { #inner } })
             }
             Inst::While {
                 cond,

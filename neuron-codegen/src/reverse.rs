@@ -938,7 +938,7 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             rev,
             body,
         } => {
-            let rows = row_slices(cx, *var, *lo, *hi, *inclusive, body);
+            let rows = row_slices(cx, *var, *lo, *hi, *inclusive, body, true);
             let inner = block(cx, body, quote!());
             let slices = take_rows(cx, rows, &inner);
             if inner.is_empty() {
@@ -1151,7 +1151,7 @@ fn jam_rev_as(
     for (v, body) in [(*vc, bc), (*va, ba)] {
         // The second loop's variable is the first's in the jammed loop.
         let from = cx.ir.values[v].name.clone();
-        let rows = row_slices(cx, v, *lo, *hi, false, body);
+        let rows = row_slices(cx, v, *lo, *hi, false, body, true);
         let (inner, sunk) = match &gated {
             Some(s) if v == *vc => split_rev(cx, body, s),
             _ => (block(cx, body, quote!()), quote!()),
@@ -1276,15 +1276,26 @@ fn rename(ts: TokenStream, from: &syn::Ident, to: &syn::Ident) -> TokenStream {
 /// iteration's store; from a copy, the loads come first and combine (the
 /// network's `w2[j * 3 + k]`, whose reverse loop also adds to `d_w2`).
 ///
+/// The forward sweep (`gradient` false) reads rows the same way, but only of
+/// arrays whose length the type does not fix (`&[f64]`, `Vec<f64>`): there
+/// a read `w[i * 64 + j]` is checked against a length the compiler does not
+/// know on every iteration, and the checks keep the loop from being
+/// vectorised; `&w[i * 64..i * 64 + 64]` is checked once per row. Out of
+/// range, the slice panics just before the loop, where the read would have
+/// panicked during it: the loop reads every element of the row. An array
+/// of fixed length is left alone there: its checks are already against a
+/// constant.
+///
 /// Registers the rows in `cx.rows` and returns, for each array, the keys of
-/// its rows and the two `let`s.
-fn row_slices(
+/// its rows and the `let`s.
+pub(crate) fn row_slices(
     cx: &mut Context,
     var: ValueId,
     lo: ValueId,
     hi: ValueId,
     inclusive: bool,
     body: &Block,
+    gradient: bool,
 ) -> Vec<RowLets> {
     let (n, len) = match (cx.literal_index(&[lo]), cx.literal_index(&[hi])) {
         (Some(l), Some(h)) if l == [0] && h[0] >= 1 && !inclusive => (cx.val(hi), h[0]),
@@ -1293,6 +1304,9 @@ fn row_slices(
     let inside: HashSet<ValueId> = all_defined(body);
     let mut out = Vec::new();
     for (m, indices) in read_only_rows(cx, body) {
+        if !gradient && fixed_length(cx, m) {
+            continue;
+        }
         // The slice's range, and each index value's offset in it.
         let (range, offsets, row_len) = if let [i] = indices[..] {
             let range = if i == var {
@@ -1328,14 +1342,19 @@ fn row_slices(
         };
         let name = cx.ir.mems[m].name.clone();
         let primal = cx.names.fresh(&format!("{name}_row"));
-        let d = cx.adj_mem(m);
-        let adjoint = cx.names.fresh(&format!("{d}_row"));
+        let adjoint = if gradient {
+            let d = cx.adj_mem(m);
+            let adjoint = cx.names.fresh(&format!("{d}_row"));
+            Some((adjoint.clone(), quote!(let #adjoint = &mut #d[#range];)))
+        } else {
+            None
+        };
         let var_name = cx.ir.values[var].name.clone();
         let mut keys = Vec::new();
         for (i, offset) in offsets {
             let row = crate::context::Row {
                 primal: primal.clone(),
-                adjoint: adjoint.clone(),
+                adjoint: adjoint.as_ref().map(|(name, _)| name.clone()),
                 var: var_name.clone(),
                 offset,
             };
@@ -1343,7 +1362,7 @@ fn row_slices(
             keys.push((m, i));
         }
         let borrowed = matches!(cx.ir.mems[m].origin, MemOrigin::Param { by_ref: true, .. });
-        let primal_let = if borrowed && row_len <= SHORT_ROW {
+        let primal_let = if gradient && borrowed && row_len <= SHORT_ROW {
             let n = proc_macro2::Literal::u64_unsuffixed(row_len);
             quote!(let #primal = ::neuron::__private::row::<_, #n>(&#name[#range]);)
         } else {
@@ -1352,7 +1371,7 @@ fn row_slices(
         out.push(RowLets {
             keys,
             primal: (primal.clone(), primal_let),
-            adjoint: (adjoint.clone(), quote!(let #adjoint = &mut #d[#range];)),
+            adjoint,
         });
     }
     out
@@ -1393,23 +1412,41 @@ fn read_only_rows(cx: &Context, body: &Block) -> Vec<(MemId, Vec<ValueId>)> {
     out
 }
 
-/// One array's row slices: the keys of its rows in `cx.rows`, and each
-/// slice's name with its `let`.
-struct RowLets {
-    keys: Vec<(MemId, ValueId)>,
-    primal: (syn::Ident, TokenStream),
-    adjoint: (syn::Ident, TokenStream),
+/// Whether parameter array `m`'s type fixes its length (`[f64; 64]`,
+/// `&[f64; 64]`), so that the compiler knows it.
+fn fixed_length(cx: &Context, m: MemId) -> bool {
+    let MemOrigin::Param { index, .. } = cx.ir.mems[m].origin else {
+        return false;
+    };
+    let mut ty = &cx.sig.params[index].ty;
+    loop {
+        ty = match ty {
+            syn::Type::Reference(r) => &r.elem,
+            syn::Type::Paren(p) => &p.elem,
+            syn::Type::Group(g) => &g.elem,
+            syn::Type::Array(_) => return true,
+            _ => return false,
+        };
+    }
 }
 
-/// Unregisters the rows of a loop whose reverse `inner` is, and returns the
-/// `let`s of the slices it reads.
-fn take_rows(cx: &mut Context, rows: Vec<RowLets>, inner: &TokenStream) -> TokenStream {
+/// One array's row slices: the keys of its rows in `cx.rows`, and each
+/// slice's name with its `let` (the gradient's only in the reverse sweep).
+pub(crate) struct RowLets {
+    keys: Vec<(MemId, ValueId)>,
+    primal: (syn::Ident, TokenStream),
+    adjoint: Option<(syn::Ident, TokenStream)>,
+}
+
+/// Unregisters the rows of a loop whose code (forward or reverse) `inner`
+/// is, and returns the `let`s of the slices it reads.
+pub(crate) fn take_rows(cx: &mut Context, rows: Vec<RowLets>, inner: &TokenStream) -> TokenStream {
     let mut slices = TokenStream::new();
     for row in rows {
         for key in &row.keys {
             cx.rows.remove(key);
         }
-        for (name, lets) in [row.primal, row.adjoint] {
+        for (name, lets) in std::iter::once(row.primal).chain(row.adjoint) {
             if mentions(inner, &name) {
                 slices.extend(lets);
             }

@@ -1,6 +1,7 @@
 //! The reverse of `for j in 0..n` reads `m[base + j]` through a row slice
 //! taken before the loop, so the compiler sees every index is in bounds; a
-//! row of at most 8 elements is copied out instead.
+//! row of at most 8 elements is copied out instead. The forward sweep does
+//! the same for arrays whose type does not fix their length.
 //! (Gradients through such loops are checked in the root crate's tests, the
 //! dense layer among them.)
 
@@ -93,4 +94,47 @@ fn no_row_where_an_element_may_not_have_been_read() {
     );
     let (_, rev) = sweeps(&out, "f");
     assert!(!rev.contains("_row"), "{rev}");
+}
+
+#[test]
+fn the_forward_sweep_reads_a_slice_parameter_by_row() {
+    let out = expand(
+        "fn dense(x: &[f64], w: &[f64], b: &[f64]) -> [f64; 4] {
+            let mut y = [0.0; 4];
+            for i in 0..4 {
+                let mut z = b[i];
+                for j in 0..16 { z += w[i * 16 + j] * x[j]; }
+                y[i] = neuron::relu(z);
+            }
+            y
+        }",
+    );
+    let (fwd, _) = sweeps(&out, "dense");
+    for slice in [
+        "let b_row_1 = & b [.. 4] ;",
+        "let w_row_1 = & w [((i) * (16)) .. ((i) * (16)) + 16] ;",
+        "let x_row_1 = & x [.. 16] ;",
+        "w_row_1 [j] * x_row_1 [j]",
+    ] {
+        assert!(fwd.contains(slice), "{slice} in {fwd}");
+    }
+    // The computed index `i * 16 + j` is neither read nor written.
+    assert!(!fwd.contains("w [t"), "{fwd}");
+    assert!(!fwd.contains("+ j ;"), "{fwd}");
+}
+
+#[test]
+fn the_forward_sweep_leaves_arrays_of_fixed_length_alone() {
+    // Their length is a constant the compiler checks against already; the
+    // reverse sweep still reads them by row.
+    let out = expand(
+        "fn f(w: &[f64; 64], x: [f64; 8]) -> f64 {
+            let mut s = 0.0;
+            for i in 0..8 { for j in 0..8 { s += w[i * 8 + j] * x[j]; } }
+            s
+        }",
+    );
+    let (fwd, rev) = sweeps(&out, "f");
+    assert!(!fwd.contains("_row"), "{fwd}");
+    assert!(rev.contains("let w_row"), "{rev}");
 }
