@@ -1,0 +1,45 @@
+//! Slice parameters read through rows: the forward and reverse sweeps read
+//! `w[i * 3 + j]` of a `&[f64]` through `&w[i * 3..i * 3 + 3]`, taken before
+//! the loop over `j`. A slice too short for the loops makes the backward
+//! pass panic, as the function itself does; a longer one is read only where
+//! the function reads it.
+
+use neuron::{differentiate, relu};
+use std::panic::catch_unwind;
+
+#[differentiate]
+fn layer(x: &[f64], w: &[f64], b: &[f64]) -> [f64; 2] {
+    let mut y = [0.0; 2];
+    for i in 0..2 {
+        let mut z = b[i];
+        for j in 0..3 {
+            z += w[i * 3 + j] * x[j];
+        }
+        y[i] = relu(z);
+    }
+    y
+}
+
+const X: [f64; 3] = [1.0, -2.0, 3.0];
+const B: [f64; 2] = [0.5, -10.0];
+
+#[test]
+fn a_short_slice_panics_in_the_function_and_its_backward() {
+    let w = [1.0; 5]; // the second row's last weight is missing
+    assert!(catch_unwind(|| layer(&X, &w, &B)).is_err());
+    assert!(catch_unwind(|| layer_backward(&X, &w, &B, [1.0, 1.0])).is_err());
+    let x = [1.0, -2.0]; // the inputs' last element is missing
+    assert!(catch_unwind(|| layer(&x, &[1.0; 6], &B)).is_err());
+    assert!(catch_unwind(|| layer_backward(&x, &[1.0; 6], &B, [1.0, 1.0])).is_err());
+}
+
+#[test]
+fn a_longer_slice_is_read_where_the_function_reads_it() {
+    // Unit 0: 0.5 + (1 - 2 + 3) = 2.5, on; unit 1: -10 + 2 = -8, off.
+    let w = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 7.0];
+    assert_eq!(layer(&X, &w, &B), [2.5, 0.0]);
+    let (dx, dw, db) = layer_backward(&X, &w, &B, [2.0, 5.0]);
+    assert_eq!(dx, vec![2.0, 2.0, 2.0]);
+    assert_eq!(dw, vec![2.0, -4.0, 6.0, 0.0, 0.0, 0.0, 0.0]);
+    assert_eq!(db, vec![2.0, 0.0]);
+}
