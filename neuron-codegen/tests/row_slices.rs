@@ -9,19 +9,20 @@ mod common;
 
 use common::{expand, sweeps};
 
+/// A dense layer 16 → 4 on slices, its weights read at `w[i * 16 + j]`.
+const DENSE: &str = "fn dense(x: &[f64], w: &[f64], b: &[f64]) -> [f64; 4] {
+    let mut y = [0.0; 4];
+    for i in 0..4 {
+        let mut z = b[i];
+        for j in 0..16 { z += w[i * 16 + j] * x[j]; }
+        y[i] = relu(z);
+    }
+    y
+}";
+
 #[test]
 fn a_dense_layer_reads_its_weights_and_their_gradient_by_row() {
-    let out = expand(
-        "fn dense(x: &[f64], w: &[f64], b: &[f64]) -> [f64; 4] {
-            let mut y = [0.0; 4];
-            for i in 0..4 {
-                let mut z = b[i];
-                for j in 0..16 { z += w[i * 16 + j] * x[j]; }
-                y[i] = relu(z);
-            }
-            y
-        }",
-    );
+    let out = expand(DENSE);
     let (_, rev) = sweeps(&out, "dense");
     for slice in [
         "let w_row = & w [((i) * (16)) .. ((i) * (16)) + 16] ;",
@@ -98,17 +99,7 @@ fn no_row_where_an_element_may_not_have_been_read() {
 
 #[test]
 fn the_forward_sweep_reads_a_slice_parameter_by_row() {
-    let out = expand(
-        "fn dense(x: &[f64], w: &[f64], b: &[f64]) -> [f64; 4] {
-            let mut y = [0.0; 4];
-            for i in 0..4 {
-                let mut z = b[i];
-                for j in 0..16 { z += w[i * 16 + j] * x[j]; }
-                y[i] = neuron::relu(z);
-            }
-            y
-        }",
-    );
+    let out = expand(DENSE);
     let (fwd, _) = sweeps(&out, "dense");
     for slice in [
         "let b_row_1 = & b [.. 4] ;",
