@@ -43,3 +43,36 @@ fn a_longer_slice_is_read_where_the_function_reads_it() {
     assert_eq!(dw, vec![2.0, -4.0, 6.0, 0.0, 0.0, 0.0, 0.0]);
     assert_eq!(db, vec![2.0, 0.0]);
 }
+
+/// Neighbours up to a bound the caller chooses: the rows `&x[0..1 + n]`
+/// are taken only when the loop runs.
+#[differentiate]
+fn chain(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        s += x[i] * x[i + 1];
+    }
+    s
+}
+
+#[test]
+fn a_loop_that_does_not_run_takes_no_row() {
+    assert_eq!(chain(&[], 0), 0.0);
+    let dx = chain_backward(&[], 0, 1.0);
+    assert!(dx.is_empty());
+}
+
+#[test]
+fn a_variable_bound_reads_the_neighbours_it_names() {
+    let x = [1.0, 2.0, 3.0, 4.0];
+    // s = x0 x1 + x1 x2 + x2 x3 = 2 + 6 + 12
+    assert_eq!(chain(&x, 3), 20.0);
+    let dx = chain_backward(&x, 3, 1.0);
+    assert_eq!(dx, vec![2.0, 4.0, 6.0, 3.0]);
+    // Two terms: x3 is not read.
+    let dx = chain_backward(&x, 2, 1.0);
+    assert_eq!(dx, vec![2.0, 4.0, 2.0, 0.0]);
+    // One term too many: both panic.
+    assert!(catch_unwind(|| chain(&x, 4)).is_err());
+    assert!(catch_unwind(|| chain_backward(&x, 4, 1.0)).is_err());
+}

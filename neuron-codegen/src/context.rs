@@ -98,6 +98,8 @@ pub struct Context<'a> {
     pub fused: Option<BlockId>,
     /// That loop's reverse, once generated (see `FusedReverse`).
     pub fused_rev: Option<FusedReverse>,
+    /// The row slices that loop's reverse reads, until `fused_rev` is set.
+    pub fused_slices: TokenStream,
 }
 
 /// Which part of a loop's reverse is being generated when it is generated
@@ -120,6 +122,9 @@ pub struct Split {
 pub struct FusedReverse {
     pub before: TokenStream,
     pub body: TokenStream,
+    /// The `let`s of the row slices `body` reads, which go before the loop
+    /// with the forward sweep's own (see `reverse::row_slices`).
+    pub slices: TokenStream,
 }
 
 /// `m[base + j]` in a loop over `j in 0..n`, read as `row[j]` from
@@ -209,6 +214,7 @@ impl<'a> Context<'a> {
             mem_tape_names: HashMap::new(),
             fused: None,
             fused_rev: None,
+            fused_slices: TokenStream::new(),
         };
         c.find_frozen(&ir.body);
         c.index(&ir.body);

@@ -301,22 +301,42 @@ impl Forward {
                 rev,
                 body,
             } => {
-                let rows = crate::reverse::row_slices(cx, *var, *lo, *hi, *inclusive, body, false);
+                let sweep = crate::reverse::RowSweep::Forward;
+                let rows = crate::reverse::row_slices(cx, *var, *lo, *hi, *inclusive, body, sweep);
                 self.row_only(cx, body);
+                let runs = crate::reverse::guard(cx, *hi);
+                let bound = *hi;
                 let (lo, hi) = (
                     self.operand(cx, *lo, Prec::Cast),
                     self.operand(cx, *hi, Prec::Cast),
                 );
                 let mut inner = self.block(cx, body);
-                let slices = crate::reverse::take_rows(cx, rows, &inner);
+                let mut slices = crate::reverse::take_rows(cx, rows, &inner);
                 let mut before = TokenStream::new();
                 if cx.fused == Some(body.id) {
                     if let Some(fused) = cx.fused_rev.take() {
                         before = fused.before;
+                        slices.extend(fused.slices);
                         inner.extend(fused.body);
                         inner.extend(clear_nested_tapes(cx, body.id));
                     }
                 }
+                // The slices of a loop whose bound is not a literal are
+                // taken only if it runs (see `reverse::guard`), and read
+                // the bound by name: one written inline is named first.
+                let (runs, hi) = match runs {
+                    Some(runs) if !slices.is_empty() => {
+                        if self.exprs.contains_key(&bound) {
+                            let name = &cx.ir.values[bound].name;
+                            let value = self.operand(cx, bound, Prec::Other);
+                            before.extend(quote!(let #name = #value;));
+                            (Some(runs), quote!(#name))
+                        } else {
+                            (Some(runs), hi)
+                        }
+                    }
+                    _ => (None, hi),
+                };
                 let range = if *inclusive {
                     quote!(#lo..=#hi)
                 } else {
@@ -336,7 +356,12 @@ impl Forward {
                     }
                     // One statement, as in the reverse sweep: `chunk` must
                     // not put a slice in another chunk than its loop.
-                    return quote!(#before #reserve { #slices for #var in #range { #inner } });
+                    return match runs {
+                        Some(runs) => {
+                            quote!(#before #reserve if #runs { #slices for #var in #range { #inner } })
+                        }
+                        None => quote!(#before #reserve { #slices for #var in #range { #inner } }),
+                    };
                 };
                 // Arrays each iteration overwrites whole before reading:
                 // zero-filled once, in a block of their own so that the
@@ -348,7 +373,14 @@ impl Forward {
                         None => quote!(),
                     })
                     .collect();
-                quote!(#before #reserve { #lets #slices for #var in #range { #inner } })
+                match runs {
+                    Some(runs) => {
+                        quote!(#before #reserve if #runs { #lets #slices for #var in #range { #inner } })
+                    }
+                    None => {
+                        quote!(#before #reserve { #lets #slices for #var in #range { #inner } })
+                    }
+                }
             }
             Inst::While {
                 cond,

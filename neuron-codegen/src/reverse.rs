@@ -207,7 +207,12 @@ fn split_fused(cx: &mut Context, b: &Block, parts: Vec<(TokenStream, TokenStream
     }
     let (declared, flush) = std::mem::take(&mut cx.carry_edges);
     before.extend(declared);
-    cx.fused_rev = Some(crate::context::FusedReverse { before, body });
+    let slices = std::mem::take(&mut cx.fused_slices);
+    cx.fused_rev = Some(crate::context::FusedReverse {
+        before,
+        body,
+        slices,
+    });
     quote!(#flush #rest)
 }
 
@@ -921,14 +926,32 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
         }
         Inst::Init { mem, init } if cx.active_mem(*mem) => init_rev(cx, *mem, init),
         // One iteration's reverse: the forward sweep runs it (see `fuse`).
-        Inst::For { body, var, rev, .. } if cx.fused == Some(body.id) => {
+        Inst::For {
+            body,
+            var,
+            rev,
+            lo,
+            hi,
+            inclusive,
+        } if cx.fused == Some(body.id) => {
             let carries = if *rev {
                 Vec::new()
             } else {
                 carries(cx, *var, body)
             };
+            let rows = row_slices(
+                cx,
+                *var,
+                *lo,
+                *hi,
+                *inclusive,
+                body,
+                RowSweep::Reverse { any_bound: true },
+            );
             let inner = block(cx, body, quote!());
-            wrap_carries(cx, *var, carries, inner)
+            let inner = wrap_carries(cx, *var, carries, inner);
+            cx.fused_slices = take_rows(cx, rows, &inner);
+            inner
         }
         Inst::For {
             var,
@@ -938,9 +961,18 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             rev,
             body,
         } => {
-            let rows = row_slices(cx, *var, *lo, *hi, *inclusive, body, true);
+            let rows = row_slices(
+                cx,
+                *var,
+                *lo,
+                *hi,
+                *inclusive,
+                body,
+                RowSweep::Reverse { any_bound: true },
+            );
             let inner = block(cx, body, quote!());
             let slices = take_rows(cx, rows, &inner);
+            let runs = guard(cx, *hi);
             if inner.is_empty() {
                 return inner;
             }
@@ -962,7 +994,10 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             }
             // One statement: `chunk` must not put a slice, a borrow, in
             // another chunk than the loop that uses it.
-            quote!({ #slices for #var in #range { #inner } })
+            match runs {
+                Some(runs) => quote!(if #runs { #slices for #var in #range { #inner } }),
+                None => quote!({ #slices for #var in #range { #inner } }),
+            }
         }
         Inst::While { body, count, .. } => {
             let inner = block(cx, body, quote!());
@@ -1067,8 +1102,11 @@ fn wrap_carries(
         let carry = cx.names.fresh(&format!("{d}_carry"));
         let at = cx.names.fresh(&format!("{d}_carry_at"));
         let (i, j) = (cx.val(var), cx.val(*next_index));
+        let element = cx
+            .row(*m, &[*here_index], true)
+            .unwrap_or_else(|| quote!(#d[#i]));
         start.extend(quote!(let mut #here = #carry; let mut #next = -0.0;));
-        end.extend(quote!(#d[#i] += #here; #carry = #next; #at = #j;));
+        end.extend(quote!(#element += #here; #carry = #next; #at = #j;));
         cx.carry_edges
             .0
             .extend(quote!(let mut #carry = -0.0; let mut #at = 0usize;));
@@ -1151,7 +1189,15 @@ fn jam_rev_as(
     for (v, body) in [(*vc, bc), (*va, ba)] {
         // The second loop's variable is the first's in the jammed loop.
         let from = cx.ir.values[v].name.clone();
-        let rows = row_slices(cx, v, *lo, *hi, false, body, true);
+        let rows = row_slices(
+            cx,
+            v,
+            *lo,
+            *hi,
+            false,
+            body,
+            RowSweep::Reverse { any_bound: false },
+        );
         let (inner, sunk) = match &gated {
             Some(s) if v == *vc => split_rev(cx, body, s),
             _ => (block(cx, body, quote!()), quote!()),
@@ -1258,7 +1304,8 @@ fn rename(ts: TokenStream, from: &syn::Ident, to: &syn::Ident) -> TokenStream {
 }
 
 /// Row slices for the reverse of `for var in 0..n` (`n` a literal, at least
-/// 1): each read-only parameter array the body reads only as `m[base + var]`
+/// 1, or with `any_bound` any value: the caller then takes the slices only
+/// when the loop runs, see `guard`): each read-only parameter array the body reads only as `m[base + var]`
 /// (or `m[var]`), with `base` the same on every iteration, is read through
 /// `let m_row = &m[base..base + n];` and its gradient through
 /// `let d_m_row = &mut d_m[base..base + n];`. `m_row[var]` needs no bounds
@@ -1276,7 +1323,7 @@ fn rename(ts: TokenStream, from: &syn::Ident, to: &syn::Ident) -> TokenStream {
 /// iteration's store; from a copy, the loads come first and combine (the
 /// network's `w2[j * 3 + k]`, whose reverse loop also adds to `d_w2`).
 ///
-/// The forward sweep (`gradient` false) reads rows the same way, but only of
+/// The forward sweep (`RowSweep::Forward`) reads rows the same way, but only of
 /// arrays whose length the type does not fix (`&[f64]`, `Vec<f64>`): there
 /// a read `w[i * 64 + j]` is checked against a length the compiler does not
 /// know on every iteration, and the checks keep the loop from being
@@ -1295,10 +1342,17 @@ pub(crate) fn row_slices(
     hi: ValueId,
     inclusive: bool,
     body: &Block,
-    gradient: bool,
+    sweep: RowSweep,
 ) -> Vec<RowLets> {
+    let (gradient, any_bound) = match sweep {
+        RowSweep::Forward => (false, true),
+        RowSweep::Reverse { any_bound } => (true, any_bound),
+    };
+    // The row's length: a literal, or (`any_bound`) the loop's bound.
     let (n, len) = match (cx.literal_index(&[lo]), cx.literal_index(&[hi])) {
-        (Some(l), Some(h)) if l == [0] && h[0] >= 1 && !inclusive => (cx.val(hi), h[0]),
+        _ if inclusive => return Vec::new(),
+        (Some(l), Some(h)) if l == [0] && h[0] >= 1 => (cx.val(hi), Some(h[0])),
+        (Some(l), None) if l == [0] && any_bound => (cx.val(hi), None),
         _ => return Vec::new(),
     };
     let inside: HashSet<ValueId> = all_defined(body);
@@ -1330,15 +1384,22 @@ pub(crate) fn row_slices(
             let (Some(&first), Some(&last)) = (first, last) else {
                 continue;
             };
-            let Some(end) = last.checked_add(len) else {
-                continue;
-            };
-            let (a, z) = (
-                proc_macro2::Literal::u64_unsuffixed(first),
-                proc_macro2::Literal::u64_unsuffixed(end),
-            );
+            let a = proc_macro2::Literal::u64_unsuffixed(first);
             let offsets = indices.iter().zip(&bases).map(|(i, b)| (*i, b - first));
-            (quote!(#a..#z), offsets.collect(), end - first)
+            let (z, row_len) = match len {
+                Some(len) => {
+                    let Some(end) = last.checked_add(len) else {
+                        continue;
+                    };
+                    let z = proc_macro2::Literal::u64_unsuffixed(end);
+                    (quote!(#z), Some(end - first))
+                }
+                None => {
+                    let last = proc_macro2::Literal::u64_unsuffixed(last);
+                    (quote!(#last + #n), None)
+                }
+            };
+            (quote!(#a..#z), offsets.collect(), row_len)
         };
         let name = cx.ir.mems[m].name.clone();
         let primal = cx.names.fresh(&format!("{name}_row"));
@@ -1362,7 +1423,8 @@ pub(crate) fn row_slices(
             keys.push((m, i));
         }
         let borrowed = matches!(cx.ir.mems[m].origin, MemOrigin::Param { by_ref: true, .. });
-        let primal_let = if gradient && borrowed && row_len <= SHORT_ROW {
+        let short = row_len.filter(|l| *l <= SHORT_ROW);
+        let primal_let = if let (true, true, Some(row_len)) = (gradient, borrowed, short) {
             let n = proc_macro2::Literal::u64_unsuffixed(row_len);
             quote!(let #primal = ::neuron::__private::row::<_, #n>(&#name[#range]);)
         } else {
@@ -1375,6 +1437,15 @@ pub(crate) fn row_slices(
         });
     }
     out
+}
+
+/// The sweep `row_slices` takes rows for. The forward sweep's loops take
+/// them whatever their bound (see `guard`); the reverse's, with
+/// `any_bound`, where the caller guards them.
+#[derive(Clone, Copy)]
+pub(crate) enum RowSweep {
+    Forward,
+    Reverse { any_bound: bool },
 }
 
 /// The longest row `row_slices` copies rather than borrows: a few
@@ -1453,6 +1524,18 @@ pub(crate) fn take_rows(cx: &mut Context, rows: Vec<RowLets>, inner: &TokenStrea
         }
     }
     slices
+}
+
+/// The condition under which a loop over `0..hi` whose rows were taken with
+/// `any_bound` runs, `hi > 0`, when `hi` is not a literal: its row slices
+/// are taken only then, since with no iteration a slice `&x[1..1 + hi]`
+/// could be out of range where the loop reads nothing.
+pub(crate) fn guard(cx: &Context, hi: ValueId) -> Option<TokenStream> {
+    if cx.literal_index(&[hi]).is_some() {
+        return None;
+    }
+    let n = cx.val(hi);
+    Some(quote!(#n > 0))
 }
 
 /// `b` if index value `i` is `var` plus the integer literal `b` (0 for `var`).

@@ -81,20 +81,38 @@ fn a_short_row_is_copied_and_a_longer_one_borrowed() {
 
 #[test]
 fn no_row_where_an_element_may_not_have_been_read() {
-    // A read under a branch, a loop whose bounds are not literals, and an
-    // index that is not `base + j`: the forward sweep may not have read the
-    // whole row, so the reverse keeps the plain index.
+    // A read under a branch, and an index that is not `base + j`: the loop
+    // may not read the whole row, so both sweeps keep the plain index.
     let out = expand(
-        "fn f(x: &[f64], n: usize) -> f64 {
+        "fn f(x: &[f64]) -> f64 {
             let mut s = 0.0;
             for j in 0..3 { if s > 0.0 { s += x[j]; } }
-            for j in 0..n { s += x[j + 3]; }
             for j in 0..3 { s += x[2 * j]; }
             s
         }",
     );
-    let (_, rev) = sweeps(&out, "f");
+    let (fwd, rev) = sweeps(&out, "f");
+    assert!(!fwd.contains("_row"), "{fwd}");
     assert!(!rev.contains("_row"), "{rev}");
+}
+
+#[test]
+fn a_loop_up_to_a_variable_bound_takes_its_rows_only_if_it_runs() {
+    // With `n == 0` the loop reads nothing, and `&x[3..3 + n]` could be out
+    // of range where the function is not: the slices are taken under
+    // `if n > 0`, in both sweeps.
+    let out = expand(
+        "fn f(x: &[f64], n: usize) -> f64 {
+            let mut s = 0.0;
+            for j in 0..n { s += x[j + 3]; }
+            s
+        }",
+    );
+    let (fwd, rev) = sweeps(&out, "f");
+    let forward_row = "if n > 0 { let x_row_1 = & x [(3) .. (3) + n] ; for j in 0 .. n {";
+    assert!(fwd.contains(forward_row), "{fwd}");
+    let reverse_row = "if n > 0 { let d_x_row = & mut d_x [(3) .. (3) + n] ;";
+    assert!(rev.contains(reverse_row), "{rev}");
 }
 
 #[test]

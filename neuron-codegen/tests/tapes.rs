@@ -82,5 +82,6 @@ fn one_operation_on_values_at_hand_is_redone_not_saved() {
         }",
     );
     let (_, reverse) = sweeps(&out, "f");
-    assert!(reverse.contains("x [i] * x [i]"), "{reverse}");
+    // (Read through the row `&x[..n]`, see `row_slices.rs`.)
+    assert!(reverse.contains("x_row [i] * x_row [i]"), "{reverse}");
 }
