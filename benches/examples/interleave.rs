@@ -4,8 +4,10 @@
 //!
 //! `cargo run --release -p neuron-bench --example interleave -- CASE BLOCKS CALLS`,
 //! CASE one of `neuron`, `neuron_x1024`, `dense`, `network`, `rnn`,
-//! `rosenbrock`: for each variant, the median time per call over the blocks,
-//! and the median of its ratio to `generated` in the same block.
+//! `rosenbrock`: for each variant (with `num_dual` on the neuron and
+//! `echidna` on the rnn, the baselines nearest a target), the median time per
+//! call over the blocks, and the median of its ratio to `generated` in the
+//! same block.
 
 use neuron_bench::cases::{dense, network, rnn, rosenbrock, seed_neuron};
 use std::hint::black_box;
@@ -38,6 +40,7 @@ fn main() {
     let batch = seed_neuron::batch_inputs();
     let mut grads = vec![[0.0; 7]; seed_neuron::BATCH];
     let mut grads_2 = grads.clone();
+    let mut grads_3 = grads.clone();
     let d = dense::inputs();
     let n = network::inputs();
     let r = rnn::inputs();
@@ -46,6 +49,7 @@ fn main() {
         "neuron" => vec![
             variant("hand", || seed_neuron::hand_on(black_box(&one))),
             variant("generated", || seed_neuron::generated_on(black_box(&one))),
+            variant("num_dual", || seed_neuron::num_dual_on(black_box(&one))),
         ],
         "neuron_x1024" => vec![
             variant("hand", || {
@@ -53,6 +57,9 @@ fn main() {
             }),
             variant("generated", || {
                 seed_neuron::generated_batch(black_box(&batch), black_box(&mut grads_2))
+            }),
+            variant("num_dual", || {
+                seed_neuron::num_dual_batch(black_box(&batch), black_box(&mut grads_3))
             }),
         ],
         "dense" => {
@@ -92,6 +99,9 @@ fn main() {
             }),
             variant("generated", || {
                 rnn::generated(black_box(r.0), black_box(r.1), black_box(r.2), 1.0)
+            }),
+            variant("echidna", || {
+                rnn::echidna(black_box(r.0), black_box(r.1), black_box(r.2))
             }),
         ],
         "rosenbrock" => vec![
