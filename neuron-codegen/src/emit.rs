@@ -15,11 +15,11 @@ use std::collections::{HashMap, HashSet};
 /// after, is written inline into its use, so the forward sweep reads like
 /// the source it came from.
 pub fn forward(cx: &mut Context, reverse: &TokenStream) -> TokenStream {
-    let inline = plan_inlining(cx, reverse);
     let mut mentioned = HashSet::new();
     crate::context::idents(reverse, &mut mentioned);
     let mut uses = HashMap::new();
     count_uses(&cx.ir.body, &mut uses);
+    let inline = plan_inlining(cx, &mentioned, uses.clone());
     let mut f = Forward {
         inline,
         exprs: HashMap::new(),
@@ -356,12 +356,9 @@ impl Forward {
                     }
                     // One statement, as in the reverse sweep: `chunk` must
                     // not put a slice in another chunk than its loop.
-                    return match runs {
-                        Some(runs) => {
-                            quote!(#before #reserve if #runs { #slices for #var in #range { #inner } })
-                        }
-                        None => quote!(#before #reserve { #slices for #var in #range { #inner } }),
-                    };
+                    let the_loop = quote!(#slices for #var in #range { #inner });
+                    let the_loop = crate::reverse::guarded(runs, the_loop);
+                    return quote!(#before #reserve #the_loop);
                 };
                 // Arrays each iteration overwrites whole before reading:
                 // zero-filled once, in a block of their own so that the
@@ -373,14 +370,9 @@ impl Forward {
                         None => quote!(),
                     })
                     .collect();
-                match runs {
-                    Some(runs) => {
-                        quote!(#before #reserve if #runs { #lets #slices for #var in #range { #inner } })
-                    }
-                    None => {
-                        quote!(#before #reserve { #lets #slices for #var in #range { #inner } })
-                    }
-                }
+                let the_loop = quote!(#lets #slices for #var in #range { #inner });
+                let the_loop = crate::reverse::guarded(runs, the_loop);
+                quote!(#before #reserve #the_loop)
             }
             Inst::While {
                 cond,
@@ -575,19 +567,20 @@ fn binary_prec(op: &syn::BinOp) -> Prec {
 
 /// The values written inline: defined by a pure instruction, used exactly
 /// once by a later instruction of the same block, not read by the reverse
-/// sweep, and (for loads) with no write to the memory they read in between.
-fn plan_inlining(cx: &Context, reverse: &TokenStream) -> HashSet<ValueId> {
-    let mut mentioned = HashSet::new();
-    crate::context::idents(reverse, &mut mentioned);
-    let mut uses: HashMap<ValueId, usize> = HashMap::new();
-    count_uses(&cx.ir.body, &mut uses);
+/// sweep (whose names are `mentioned`), and (for loads) with no write to
+/// the memory they read in between. `uses` is `count_uses` of the body.
+fn plan_inlining(
+    cx: &Context,
+    mentioned: &HashSet<String>,
+    mut uses: HashMap<ValueId, usize>,
+) -> HashSet<ValueId> {
     // A read-only load is written out at each use, so its indices must stay named.
     pin_read_indices(cx, &cx.ir.body, &mut uses);
     if let Output::Value(v) = cx.ir.output {
         *uses.entry(v).or_default() += 2;
     }
     let mut inline = HashSet::new();
-    plan_block(cx, &cx.ir.body, &uses, &mentioned, &mut inline);
+    plan_block(cx, &cx.ir.body, &uses, mentioned, &mut inline);
     inline
 }
 

@@ -994,10 +994,7 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             }
             // One statement: `chunk` must not put a slice, a borrow, in
             // another chunk than the loop that uses it.
-            match runs {
-                Some(runs) => quote!(if #runs { #slices for #var in #range { #inner } }),
-                None => quote!({ #slices for #var in #range { #inner } }),
-            }
+            guarded(runs, quote!(#slices for #var in #range { #inner }))
         }
         Inst::While { body, count, .. } => {
             let inner = block(cx, body, quote!());
@@ -1305,8 +1302,9 @@ fn rename(ts: TokenStream, from: &syn::Ident, to: &syn::Ident) -> TokenStream {
 
 /// Row slices for the reverse of `for var in 0..n` (`n` a literal, at least
 /// 1, or with `any_bound` any value: the caller then takes the slices only
-/// when the loop runs, see `guard`): each read-only parameter array the body reads only as `m[base + var]`
-/// (or `m[var]`), with `base` the same on every iteration, is read through
+/// when the loop runs, see `guard`): each read-only parameter array the
+/// body reads only as `m[base + var]` (or `m[var]`), with `base` the same
+/// on every iteration, is read through
 /// `let m_row = &m[base..base + n];` and its gradient through
 /// `let d_m_row = &mut d_m[base..base + n];`. `m_row[var]` needs no bounds
 /// check the compiler cannot remove, which lets it vectorise the loop (the
@@ -1536,6 +1534,14 @@ pub(crate) fn guard(cx: &Context, hi: ValueId) -> Option<TokenStream> {
     }
     let n = cx.val(hi);
     Some(quote!(#n > 0))
+}
+
+/// `stmts` as one statement: a block, or under `if runs` (see `guard`).
+pub(crate) fn guarded(runs: Option<TokenStream>, stmts: TokenStream) -> TokenStream {
+    match runs {
+        Some(runs) => quote!(if #runs { #stmts }),
+        None => quote!({ #stmts }),
+    }
 }
 
 /// `b` if index value `i` is `var` plus the integer literal `b` (0 for `var`).
