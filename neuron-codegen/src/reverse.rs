@@ -134,6 +134,9 @@ fn ungate(ts: TokenStream, on: &str) -> TokenStream {
             continue;
         }
         match &tokens[k] {
+            TokenTree::Group(g) if opens_to_name(g, on) => {
+                out.extend(ungate(g.stream(), on));
+            }
             TokenTree::Group(g) => {
                 let mut opened = Group::new(g.delimiter(), ungate(g.stream(), on));
                 opened.set_span(g.span());
@@ -144,6 +147,23 @@ fn ungate(ts: TokenStream, on: &str) -> TokenStream {
         k += 1;
     }
     out
+}
+
+/// Whether `g` is `(if on { name } else { 0.0 })`, which opens to the bare
+/// `name` rather than `(name)`.
+fn opens_to_name(g: &proc_macro2::Group, on: &str) -> bool {
+    use proc_macro2::{Delimiter, TokenTree};
+    let tokens: Vec<TokenTree> = g.stream().into_iter().collect();
+    g.delimiter() == Delimiter::Parenthesis
+        && !tokens.is_empty()
+        && gate_at(&tokens, 0, on).is_some_and(|(body, next)| {
+            let mut body = body.into_iter();
+            let name = matches!(
+                (body.next(), body.next()),
+                (Some(TokenTree::Ident(_)), None)
+            );
+            name && next == tokens.len()
+        })
 }
 
 /// At `tokens[k]`, `if on { body }`, optionally followed by `else { 0.0 }`:
@@ -1588,12 +1608,26 @@ fn invariant(
     var: ValueId,
     v: ValueId,
 ) -> Option<TokenStream> {
+    Some(invariant_term(cx, body, inside, var, v)?.0)
+}
+
+/// [`invariant`]'s expression, and whether it is a binary operation, which
+/// needs parentheses as an operand of another (`(i + 1) * 64`). Only those
+/// get them, so a row reads `&w[i * 64..i * 64 + 64]`.
+fn invariant_term(
+    cx: &Context,
+    body: &Block,
+    inside: &HashSet<ValueId>,
+    var: ValueId,
+    v: ValueId,
+) -> Option<(TokenStream, bool)> {
     if v == var {
         return None;
     }
     if cx.is_const(v) || !inside.contains(&v) {
         let t = cx.val(v);
-        return Some(quote!((#t)));
+        let single = t.clone().into_iter().nth(1).is_none();
+        return Some((if single { t } else { quote!((#t)) }, false));
     }
     let (op, args) = binary_def(body, v)?;
     let arithmetic = matches!(
@@ -1603,9 +1637,12 @@ fn invariant(
     if !arithmetic || cx.ir.values[v].ty != Ty::Int {
         return None;
     }
-    let a = invariant(cx, body, inside, var, args[0])?;
-    let b = invariant(cx, body, inside, var, args[1])?;
-    Some(quote!((#a #op #b)))
+    let operand = |a: ValueId| {
+        let (t, binary) = invariant_term(cx, body, inside, var, a)?;
+        Some(if binary { quote!((#t)) } else { t })
+    };
+    let (a, b) = (operand(args[0])?, operand(args[1])?);
+    Some((quote!(#a #op #b), true))
 }
 
 /// The operator and operands of `v` if `b` defines it by a binary operator.

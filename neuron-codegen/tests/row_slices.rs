@@ -25,8 +25,8 @@ fn a_dense_layer_reads_its_weights_and_their_gradient_by_row() {
     let out = expand(DENSE);
     let (_, rev) = sweeps(&out, "dense");
     for slice in [
-        "let w_row = & w [((i) * (16)) .. ((i) * (16)) + 16] ;",
-        "let d_w_row = & mut d_w [((i) * (16)) .. ((i) * (16)) + 16] ;",
+        "let w_row = & w [i * 16 .. i * 16 + 16] ;",
+        "let d_w_row = & mut d_w [i * 16 .. i * 16 + 16] ;",
         "let x_row = & x [.. 16] ;",
         "let d_x_row = & mut d_x [.. 16] ;",
     ] {
@@ -74,9 +74,9 @@ fn a_short_row_is_copied_and_a_longer_one_borrowed() {
     // wait for those stores before it loads `w`'s.
     assert_eq!(
         w_row(8),
-        "let w_row = :: neuron :: __private :: row :: < _ , 8 > (& w [((j) * (8)) .. ((j) * (8)) + 8])"
+        "let w_row = :: neuron :: __private :: row :: < _ , 8 > (& w [j * 8 .. j * 8 + 8])"
     );
-    assert_eq!(w_row(9), "let w_row = & w [((j) * (9)) .. ((j) * (9)) + 9]");
+    assert_eq!(w_row(9), "let w_row = & w [j * 9 .. j * 9 + 9]");
 }
 
 #[test]
@@ -109,9 +109,9 @@ fn a_loop_up_to_a_variable_bound_takes_its_rows_only_if_it_runs() {
         }",
     );
     let (fwd, rev) = sweeps(&out, "f");
-    let forward_row = "if n > 0 { let x_row_1 = & x [(3) .. (3) + n] ; for j in 0 .. n {";
+    let forward_row = "if n > 0 { let x_row_1 = & x [3 .. 3 + n] ; for j in 0 .. n {";
     assert!(fwd.contains(forward_row), "{fwd}");
-    let reverse_row = "if n > 0 { let d_x_row = & mut d_x [(3) .. (3) + n] ;";
+    let reverse_row = "if n > 0 { let d_x_row = & mut d_x [3 .. 3 + n] ;";
     assert!(rev.contains(reverse_row), "{rev}");
 }
 
@@ -121,7 +121,7 @@ fn the_forward_sweep_reads_a_slice_parameter_by_row() {
     let (fwd, _) = sweeps(&out, "dense");
     for slice in [
         "let b_row_1 = & b [.. 4] ;",
-        "let w_row_1 = & w [((i) * (16)) .. ((i) * (16)) + 16] ;",
+        "let w_row_1 = & w [i * 16 .. i * 16 + 16] ;",
         "let x_row_1 = & x [.. 16] ;",
         "w_row_1 [j] * x_row_1 [j]",
     ] {
