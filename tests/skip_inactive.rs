@@ -82,6 +82,37 @@ fn hidden_dual(w: &[Dual64], v: &[Dual64], x: Dual64) -> Dual64 {
     z[0].sin() + z[1] * z[0]
 }
 
+// The ReLU spelled `z.max(0.0)`, as Rust code often writes it: its partial
+// in `z` is the same gate, in the plain layer and in the jammed one.
+twins! {
+    fn layer_max / layer_max_ieee(w: [f64; 4], v: [f64; 4], x: f64) -> f64 {
+        let mut s = 0.0;
+        for i in 0..4 {
+            let mut z = v[i] * 0.5;
+            for j in 0..4 {
+                z += w[(i + j) % 4] * (x - v[j]);
+            }
+            s += z.max(0.0) * (i as f64 + 1.0);
+        }
+        s * x
+    }
+}
+twins! {
+    fn hidden_max / hidden_max_ieee(w: [f64; 4], v: [f64; 4], x: f64) -> f64 {
+        let mut h = [0.0; 4];
+        for j in 0..4 {
+            h[j] = (w[j] * x + v[3 - j] * 0.5).max(0.0);
+        }
+        let mut z = [x, x * x];
+        for j in 0..4 {
+            for k in 0..2 {
+                z[k] += h[j] * v[(j + k) % 4];
+            }
+        }
+        z[0].sin() + z[1] * z[0]
+    }
+}
+
 // The same with a term in the next loop that is not a multiple of the
 // unit: that loop's reverse runs for every unit, the first loop's is skipped.
 twins! {
@@ -243,6 +274,22 @@ case!(
     1102
 );
 case!(
+    t_layer_max,
+    layer_max,
+    layer_max_value_and_backward,
+    layer_max_backward,
+    |p| layer_dual(&p[..4], &p[4..8], p[8]),
+    1109
+);
+case!(
+    t_hidden_max,
+    hidden_max,
+    hidden_max_value_and_backward,
+    hidden_max_backward,
+    |p| hidden_dual(&p[..4], &p[4..8], p[8]),
+    1110
+);
+case!(
     t_hidden_more,
     hidden_more,
     hidden_more_value_and_backward,
@@ -282,6 +329,8 @@ type Backward = fn([f64; 4], [f64; 4], f64, f64) -> Grad;
 const PAIRS: &[(&str, Backward, Backward)] = &[
     ("layer", layer_backward, layer_ieee_backward),
     ("hidden", hidden_backward, hidden_ieee_backward),
+    ("layer_max", layer_max_backward, layer_max_ieee_backward),
+    ("hidden_max", hidden_max_backward, hidden_max_ieee_backward),
     (
         "hidden_more",
         hidden_more_backward,
@@ -330,13 +379,21 @@ fn a_unit_that_is_off_passes_nothing_where_the_default_gives_nan() {
     // is off (NaN > 0 is false) and the value is 0. The default reverse
     // multiplies the ReLUs' zeros by the NaN weight (`d_v`, `d_x`);
     // `skip_inactive` does not run it.
+    // `z.max(0.0)` is 0 for a NaN `z` too, and its gate is shut.
     let w = [f64::NAN, 0.5, -0.5, 1.0];
     let (v, x) = ([0.1, 0.2, 0.3, 0.4], 0.7);
-    assert_eq!(layer(w, v, x), 0.0);
-    let (_, dv, dx) = layer_ieee_backward(w, v, x, 1.0);
-    assert!(dx.is_nan() && dv.iter().all(|d| d.is_nan()), "{dv:?} {dx}");
-    let (dw, dv, dx) = layer_backward(w, v, x, 1.0);
-    // Nothing reaches the gradients but `s * x`'s partial in `x`, `s = 0`.
-    assert!(dw.iter().chain(&dv).all(|d| *d == 0.0), "{dw:?} {dv:?}");
-    assert_eq!(dx, 0.0);
+    type Forward = fn([f64; 4], [f64; 4], f64) -> f64;
+    let layers: [(Forward, Backward, Backward); 2] = [
+        (layer, layer_backward, layer_ieee_backward),
+        (layer_max, layer_max_backward, layer_max_ieee_backward),
+    ];
+    for (f, skip, ieee) in layers {
+        assert_eq!(f(w, v, x), 0.0);
+        let (_, dv, dx) = ieee(w, v, x, 1.0);
+        assert!(dx.is_nan() && dv.iter().all(|d| d.is_nan()), "{dv:?} {dx}");
+        let (dw, dv, dx) = skip(w, v, x, 1.0);
+        // Nothing reaches the gradients but `s * x`'s partial in `x`, `s = 0`.
+        assert!(dw.iter().chain(&dv).all(|d| *d == 0.0), "{dw:?} {dv:?}");
+        assert_eq!(dx, 0.0);
+    }
 }

@@ -20,7 +20,6 @@
 
 use crate::context::{children, own_mems, Context, Contributions};
 use crate::ir::*;
-use crate::rules::Partial;
 use crate::unique::{loads, own_use, touches};
 use std::collections::HashSet;
 
@@ -158,9 +157,10 @@ pub struct Gate {
 /// `reverse` then falls back to one part.
 ///
 /// Returns the gate of `jam` when its first loop stores the single handed
-/// array as `m[j] = u` with `u = g(x)`, `g` a rule of one argument whose
-/// partial is a gate (`relu`) and `m[j]` the only use of `u`, and the
-/// second loop's reverse can be split.
+/// array as `m[j] = u` with `u = g(x)`, `g` a rule whose partial in its
+/// one active argument is a gate (`relu(x)`, `x.max(0.0)`; see
+/// `skip::gated_arg`) and `m[j]` the only use of `u`, and the second loop's
+/// reverse can be split.
 pub fn gate(cx: &Context, b: &Block, jam: &Jam) -> Option<Gate> {
     let (Inst::For { body: ba, .. }, Inst::For { body: bc, .. }) =
         (&b.insts[jam.first], &b.insts[jam.second])
@@ -175,9 +175,8 @@ pub fn gate(cx: &Context, b: &Block, jam: &Jam) -> Option<Gate> {
         _ => None,
     })?;
     let gated = ba.insts.iter().any(|i| {
-        matches!(i, Inst::Def { dst, op: Op::Rule(rule), args }
-            if *dst == unit && args.len() == 1
-                && matches!(rule.partial_kinds(1, &cx.float())[..], [Partial::Gate(_)]))
+        matches!(i, Inst::Def { dst, .. } if *dst == unit)
+            && crate::skip::gated_arg(cx, i).is_some()
     });
     let once = cx.contributions.get(&unit) != Some(&Contributions::Many)
         && cx.reads_of.get(&unit) == Some(&1);

@@ -85,18 +85,19 @@ fn skip_inactive(
     let Inst::Def {
         op: Op::Rule(rule),
         dst,
-        ..
+        args,
     } = &b.insts[gate.at]
     else {
         return parts;
     };
-    let (a, y, f) = (cx.val(gate.arg), cx.val(*dst), cx.float());
+    let a: Vec<TokenStream> = args.iter().map(|v| cx.val(*v)).collect();
+    let (y, f) = (cx.val(*dst), cx.float());
     let names = rules::Names {
-        a: std::slice::from_ref(&a),
+        a: &a,
         y: &y,
         float: &f,
     };
-    let Some(Partial::Gate(on)) = (rule.partials)(&names).into_iter().next() else {
+    let Some(Partial::Gate(on)) = (rule.partials)(&names).into_iter().nth(gate.position) else {
         return parts;
     };
     // Part 0 is the seed; part `n - k` is instruction `k`'s: the ReLU's

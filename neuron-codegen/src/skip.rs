@@ -22,14 +22,16 @@ pub struct Gate {
     /// The ReLU's position in the body: the reverse of the instructions
     /// before it runs only while it is on.
     pub at: usize,
-    /// Its argument, whose value decides.
-    pub arg: ValueId,
+    /// Which of its arguments is the active one, whose value decides
+    /// (`a.max(0.0)`: 0, `0.0_f64.max(a)`: 1).
+    pub position: usize,
     /// The loops among those instructions, in them or nested, whose tapes
     /// must not keep a counter (skipping their reverse would skip its pops).
     pub loops: Vec<BlockId>,
 }
 
-/// The last ReLU `u = relu(a)` of loop body `b` whose argument is all that
+/// The last ReLU `u = relu(a)` (or `a.max(0.0)`, see [`gated_arg`]) of loop
+/// body `b` whose argument is all that
 /// the instructions before it hand on, under `skip_inactive`: nothing after
 /// the ReLU reads an active value they define or touches memory they initialise,
 /// and they write no other active memory and call nothing. Their reverse
@@ -40,7 +42,7 @@ pub fn gate(cx: &Context, b: &Block) -> Option<Gate> {
         return None;
     }
     (0..b.insts.len()).rev().find_map(|k| {
-        let arg = relu_arg(cx, &b.insts[k])?;
+        let (arg, position) = gated_arg(cx, &b.insts[k])?;
         let before = &b.insts[..k];
         let mut values = HashSet::new();
         let mut mems = HashSet::new();
@@ -56,13 +58,20 @@ pub fn gate(cx: &Context, b: &Block) -> Option<Gate> {
             .all(|i| !reads(i, &values) && !touches(i, &mems));
         let mut loops = Vec::new();
         before.iter().for_each(|i| bodies(i, &mut loops));
-        (values.contains(&arg) && plain && handed).then_some(Gate { at: k, arg, loops })
+        let gate = Gate {
+            at: k,
+            position,
+            loops,
+        };
+        (values.contains(&arg) && plain && handed).then_some(gate)
     })
 }
 
-/// `a` of `u = relu(a)`: a rule of one argument whose partial is a gate,
-/// both active.
-fn relu_arg(cx: &Context, inst: &Inst) -> Option<ValueId> {
+/// `a` of `u = relu(a)`, or of any rule whose partial in its one active
+/// argument is a gate (`u = a.max(0.0)`, `a.min(c)` for a `c` that carries
+/// no gradient): the adjoint `a` gets is zero while the gate is shut. With
+/// `a`'s position among the arguments, whose partial is that gate.
+pub fn gated_arg(cx: &Context, inst: &Inst) -> Option<(ValueId, usize)> {
     let Inst::Def {
         dst,
         op: Op::Rule(rule),
@@ -71,9 +80,13 @@ fn relu_arg(cx: &Context, inst: &Inst) -> Option<ValueId> {
     else {
         return None;
     };
-    let [a] = args[..] else { return None };
-    let gate = matches!(rule.partial_kinds(1, &cx.float())[..], [Partial::Gate(_)]);
-    (gate && cx.active(*dst) && cx.active(a)).then_some(a)
+    let mut active = args.iter().enumerate().filter(|(_, a)| cx.active(**a));
+    let (k, a) = active.next()?;
+    if active.next().is_some() || !cx.active(*dst) {
+        return None;
+    }
+    let kinds = rule.partial_kinds(args.len(), &cx.float());
+    matches!(kinds.get(k), Some(Partial::Gate(_))).then_some((*a, k))
 }
 
 /// Adds the values and memory `inst` defines, in it or nested.

@@ -42,6 +42,22 @@ fn a_dense_rows_reverse_runs_inside_the_gate() {
 }
 
 #[test]
+fn a_relu_written_as_max_against_zero_is_gated_too() {
+    let rev = reverse("skip_inactive", &DENSE.replace("relu(z)", "z.max(0.0)"));
+    let on = "if::neuron::__private::derivative::max_takes_first(z,0.0_f64){letmutd_z=d_t";
+    let gate = rev.find(on).unwrap_or_else(|| panic!("no gate: {rev}"));
+    for add in ["d_x_row[j]+=", "d_w_row[j]=", "d_b"] {
+        let at = rev.rfind(add).unwrap_or_else(|| panic!("no {add}: {rev}"));
+        assert!(at > gate, "{add} before the gate: {rev}");
+    }
+    // Against a value that carries a gradient, the adjoint is not zero where
+    // the gate is shut: nothing is skipped.
+    let src = DENSE.replace("relu(z)", "z.max(x[0])");
+    let rev = reverse("skip_inactive", &src);
+    assert!(!rev.contains("){letmutd_z"), "{rev}");
+}
+
+#[test]
 fn without_the_option_the_zero_is_propagated() {
     let rev = reverse("", DENSE);
     assert!(rev.contains("(ifz>0.0{d_t"), "{rev}");
