@@ -135,7 +135,7 @@ fn ungate(ts: TokenStream, on: &str) -> TokenStream {
             continue;
         }
         match &tokens[k] {
-            TokenTree::Group(g) if opens_to_name(g, on) => {
+            TokenTree::Group(g) if opens_bare(&tokens, k, on) => {
                 out.extend(ungate(g.stream(), on));
             }
             TokenTree::Group(g) => {
@@ -150,21 +150,29 @@ fn ungate(ts: TokenStream, on: &str) -> TokenStream {
     out
 }
 
-/// Whether `g` is `(if on { name } else { 0.0 })`, which opens to the bare
-/// `name` rather than `(name)`.
-fn opens_to_name(g: &proc_macro2::Group, on: &str) -> bool {
-    use proc_macro2::{Delimiter, TokenTree};
-    let tokens: Vec<TokenTree> = g.stream().into_iter().collect();
-    g.delimiter() == Delimiter::Parenthesis
-        && !tokens.is_empty()
-        && gate_at(&tokens, 0, on).is_some_and(|(body, next)| {
-            let mut body = body.into_iter();
-            let name = matches!(
-                (body.next(), body.next()),
-                (Some(TokenTree::Ident(_)), None)
-            );
-            name && next == tokens.len()
-        })
+/// Whether `tokens[k]` is a gate `(if on { e } else { 0.0 })` that opens
+/// to a bare `e` rather than `(e)`: where `e` is a name, or where the group
+/// is all of a `let`'s or an assignment's right side (`= (…);`).
+fn opens_bare(tokens: &[proc_macro2::TokenTree], k: usize, on: &str) -> bool {
+    use proc_macro2::{Delimiter, Spacing, TokenTree};
+    let TokenTree::Group(g) = &tokens[k] else {
+        return false;
+    };
+    let inner: Vec<TokenTree> = g.stream().into_iter().collect();
+    if g.delimiter() != Delimiter::Parenthesis || inner.is_empty() {
+        return false;
+    }
+    let Some((body, next)) = gate_at(&inner, 0, on) else {
+        return false;
+    };
+    let mut body = body.into_iter();
+    let name = matches!(
+        (body.next(), body.next()),
+        (Some(TokenTree::Ident(_)), None)
+    );
+    let punct = |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c && p.spacing() == Spacing::Alone);
+    let whole_right_side = k > 0 && punct(tokens.get(k - 1), '=') && punct(tokens.get(k + 1), ';');
+    next == inner.len() && (name || whole_right_side)
 }
 
 /// At `tokens[k]`, `if on { body }`, optionally followed by `else { 0.0 }`:
