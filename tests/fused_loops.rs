@@ -541,6 +541,51 @@ fn neighbours_dual(x: &[Dual64], w: Dual64) -> Dual64 {
     s + x[x.len() - 1] * 0.5
 }
 
+/// The chain with `x` read only in the loop, from 0: nothing writes `d_x`
+/// before the fused reverse, so each iteration assigns its element of `d_x`
+/// rather than adding to its zero (`neighbours` adds: `d_x[0]` and the last
+/// element are written first). With one element the loop does not run.
+#[differentiate]
+fn chain_only(x: &[f64], w: f64) -> f64 {
+    let mut s = w * w;
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i] * w;
+        s += a * a + (1.0 - x[i]).powi(2);
+    }
+    s
+}
+
+fn chain_only_dual(x: &[Dual64], w: Dual64) -> Dual64 {
+    let mut s = w * w;
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i] * w;
+        s += a * a + (-x[i] + 1.0).powi(2);
+    }
+    s
+}
+
+#[test]
+fn a_chain_that_assigns_each_element_of_its_gradient() {
+    let _ = __neuron_fused_chain_only;
+    for n in [1, 2, 3, 7] {
+        check_scalar(
+            "chain_only",
+            761 + n as u64,
+            |r| uniform_vec(r, n + 1, -1.2, 1.2),
+            |p| chain_only(&p[..n], p[n]),
+            |p, d| {
+                let (v, (dx, dw)) = chain_only_value_and_backward(&p[..n], p[n], d);
+                (v, [dx, vec![dw]].concat())
+            },
+            |p, d| {
+                let (dx, dw) = chain_only_backward(&p[..n], p[n], d);
+                [dx, vec![dw]].concat()
+            },
+            |p| chain_only_dual(&p[..n], p[n]),
+        );
+    }
+}
+
 #[test]
 fn a_neighbour_chain_carried_in_a_register() {
     let _ = __neuron_fused_neighbours;

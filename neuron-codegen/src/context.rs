@@ -155,6 +155,9 @@ pub struct FirstWrites {
     written: HashSet<String>,
     /// Scalar gradients given a value unconditionally.
     pub assigned: HashSet<String>,
+    /// The parameter gradients nothing had written when the fused loop's
+    /// reverse began: all their elements still zero (see `close`).
+    pub untouched: HashSet<String>,
 }
 
 impl FirstWrites {
@@ -171,6 +174,22 @@ impl FirstWrites {
             return false;
         };
         self.written.insert(format!("{base}{index:?}"))
+    }
+
+    /// Leaves the straight-line start of the sweep; returns the gradients
+    /// that no write in it reached, whose elements are all still zero.
+    pub fn close(&mut self) -> HashSet<String> {
+        let untouched = match self.open {
+            true => self
+                .zeroed
+                .iter()
+                .filter(|b| !self.written.iter().any(|w| w.starts_with(&format!("{b}["))))
+                .cloned()
+                .collect(),
+            false => HashSet::new(),
+        };
+        self.open = false;
+        untouched
     }
 }
 

@@ -43,7 +43,10 @@ fn block(cx: &mut Context, b: &Block, seed: TokenStream) -> TokenStream {
     let jams = crate::jam::plan(cx, b);
     for (k, inst) in b.insts.iter().enumerate().rev() {
         if b.id != 0 || !matches!(inst, Inst::Def { .. } | Inst::Load { .. }) {
-            cx.first_writes.open = false;
+            let untouched = cx.first_writes.close();
+            if matches!(inst, Inst::For { body, .. } if cx.fused == Some(body.id)) {
+                cx.first_writes.untouched = untouched;
+            }
         }
         // A jammed pair's reverse takes the second loop's place, before the
         // reverse of what lies between them; the first loop's place stays
@@ -1131,8 +1134,11 @@ fn wrap_carries(
         let element = cx
             .row(*m, &[*here_index], true)
             .unwrap_or_else(|| quote!(#d[#i]));
+        // An iteration writes its element once; if nothing wrote `d_m`
+        // before the loop, that element is still zero, so it is assigned.
+        let op = add_or_assign(cx.first_writes.untouched.contains(&d.to_string()));
         start.extend(quote!(let mut #here = #carry; let mut #next = -0.0;));
-        end.extend(quote!(#element += #here; #carry = #next; #at = #j;));
+        end.extend(quote!(#element #op #here; #carry = #next; #at = #j;));
         cx.carry_edges
             .0
             .extend(quote!(let mut #carry = -0.0; let mut #at = 0usize;));
@@ -1819,6 +1825,31 @@ mod tests {
                     s += (x[i + 1] - x[i] * x[i]).powi(2);
                 }
                 s
+            }
+        }));
+    }
+
+    #[test]
+    fn the_element_is_assigned_unless_something_wrote_the_gradient_first() {
+        let store = |f: proc_macro2::TokenStream| {
+            let out = crate::differentiate(quote!(), f).to_string();
+            let at = out.find("= d_x_here ;").unwrap_or_else(|| panic!("{out}"));
+            out[..at].trim_end().ends_with('+')
+        };
+        // Rosenbrock's loop alone: `d_x_row [i] = d_x_here ;`.
+        assert!(!store(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut s = 0.0;
+                for i in 0..x.len() - 1 { s += (x[i + 1] - x[i] * x[i]).powi(2); }
+                s
+            }
+        }));
+        // `x[0]` read after the loop: its reverse writes `d_x[0]` first.
+        assert!(store(quote! {
+            fn f(x: &[f64]) -> f64 {
+                let mut s = 0.0;
+                for i in 0..x.len() - 1 { s += (x[i + 1] - x[i] * x[i]).powi(2); }
+                s + x[0] * 3.0
             }
         }));
     }
