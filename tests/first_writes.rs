@@ -232,6 +232,109 @@ fn overlapping_rows_add_both_contributions() {
     );
 }
 
+/// A layer whose sizes are arguments: `w[i * n + j]` with `j` in `0..n`
+/// reaches each element once, so its gradient is assigned (see
+/// `unique::row_major`); elements past the last row keep their zero.
+#[differentiate]
+fn sized_layer(w: &[f64], x: &[f64], n: usize, m: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..m {
+        let mut z = 0.0;
+        for j in 0..n {
+            z += w[i * n + j] * x[j];
+        }
+        s += z.tanh();
+    }
+    s
+}
+
+fn sized_layer_dual(w: &[Dual64], x: &[Dual64], n: usize, m: usize) -> Dual64 {
+    let mut s = c(0.0);
+    for i in 0..m {
+        let mut z = c(0.0);
+        for j in 0..n {
+            z += w[i * n + j] * x[j];
+        }
+        s += z.tanh();
+    }
+    s
+}
+
+/// Rows `k` apart over `n` columns overlap when `k < n`: the shared
+/// elements get both contributions, added.
+#[differentiate]
+fn strided_layer(w: &[f64], x: &[f64], n: usize, k: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        let mut z = 0.0;
+        for j in 0..n {
+            z += w[i * k + j] * x[j];
+        }
+        s += z.sin();
+    }
+    s
+}
+
+fn strided_layer_dual(w: &[Dual64], x: &[Dual64], n: usize, k: usize) -> Dual64 {
+    let mut s = c(0.0);
+    for i in 0..3 {
+        let mut z = c(0.0);
+        for j in 0..n {
+            z += w[i * k + j] * x[j];
+        }
+        s += z.sin();
+    }
+    s
+}
+
+#[test]
+fn rows_of_a_run_time_size_get_one_write_each() {
+    // (n, m): 3 inputs and 2 units, 2 and 3, and 1 and 4; `w` has one
+    // element more than the rows use.
+    for (n, m) in [(3, 2), (2, 3), (1, 4)] {
+        let len = n * m + 1;
+        check_scalar(
+            "sized_layer",
+            521 + n as u64,
+            |r| uniform_vec(r, len + n, -1.0, 1.0),
+            |p| sized_layer(&p[..len], &p[len..], n, m),
+            |p, d| {
+                let (v, (dw, dx)) = sized_layer_value_and_backward(&p[..len], &p[len..], n, m, d);
+                (v, [dw, dx].concat())
+            },
+            |p, d| {
+                let (dw, dx) = sized_layer_backward(&p[..len], &p[len..], n, m, d);
+                [dw, dx].concat()
+            },
+            |p| sized_layer_dual(&p[..len], &p[len..], n, m),
+        );
+        let (dw, _) = sized_layer_backward(&vec![0.5; len], &vec![1.0; n], n, m, 1.0);
+        assert_eq!(dw[len - 1], 0.0, "{dw:?}");
+    }
+}
+
+#[test]
+fn rows_of_a_run_time_stride_that_overlap_add() {
+    // n = 4 columns, rows 2 apart: elements 2..=5 are read twice or more.
+    let (n, k) = (4, 2);
+    let len = 2 * k + n;
+    check_scalar(
+        "strided_layer",
+        531,
+        |r| uniform_vec(r, len + n, -1.0, 1.0),
+        |p| strided_layer(&p[..len], &p[len..], n, k),
+        |p, d| {
+            let (v, (dw, dx)) = strided_layer_value_and_backward(&p[..len], &p[len..], n, k, d);
+            (v, [dw, dx].concat())
+        },
+        |p, d| {
+            let (dw, dx) = strided_layer_backward(&p[..len], &p[len..], n, k, d);
+            [dw, dx].concat()
+        },
+        |p| strided_layer_dual(&p[..len], &p[len..], n, k),
+    );
+}
+
 /// A local array filled by a loop right after `[0.0; 4]`: the fill's reverse
 /// takes each element's adjoint without resetting it. The fill reads
 /// elements not yet stored (`h[3 - j]` for `j < 2`), and a second loop

@@ -61,6 +61,8 @@ struct Walk {
     other: HashSet<MemId>,
     /// The loop variable of each `for` body.
     vars: HashMap<BlockId, ValueId>,
+    /// Each `for` body's bounds, `lo..hi`, for an exclusive range only.
+    ranges: HashMap<BlockId, (ValueId, ValueId)>,
 }
 
 impl Walk {
@@ -95,8 +97,18 @@ impl Walk {
                         }
                     }
                 }
-                Inst::For { var, body, .. } => {
+                Inst::For {
+                    var,
+                    body,
+                    lo,
+                    hi,
+                    inclusive,
+                    ..
+                } => {
                     self.vars.insert(body.id, *var);
+                    if !inclusive {
+                        self.ranges.insert(body.id, (*lo, *hi));
+                    }
                 }
                 _ => {}
             }
@@ -140,6 +152,9 @@ fn distinct_per_iteration(
             BlockKind::While | BlockKind::Cond => return false,
         }
     }
+    if row_major(walk, defs, block, &loops, index) {
+        return true;
+    }
     let vars: HashSet<ValueId> = loops.iter().map(|(v, _)| *v).collect();
     let Some(coef) = affine(defs, &vars, index) else {
         return false;
@@ -170,6 +185,56 @@ fn distinct_per_iteration(
         };
     }
     true
+}
+
+/// Whether `index` is `i * n + j` (in any order of the operands) in a loop
+/// over `j` in `0..n`, inside one over `i`, with `n` the same run-time value
+/// in both places (`w[i * n_in + j]` in a layer whose sizes are arguments):
+/// row `i`'s elements, each column once. `affine` needs the coefficients as
+/// literals; this is the one shape with a symbolic one.
+fn row_major(
+    walk: &Walk,
+    defs: &Defs,
+    block: BlockId,
+    loops: &[(ValueId, Option<u64>)],
+    index: ValueId,
+) -> bool {
+    let [(j, _), (i, _)] = loops[..] else {
+        return false;
+    };
+    let Some(&(lo, n)) = walk.ranges.get(&block) else {
+        return false;
+    };
+    if walk.vars.get(&block) != Some(&j) || int_const(defs, lo) != Some(0) {
+        return false;
+    }
+    let Some((Op::Binary(syn::BinOp::Add(_)), [a, b])) = def(defs, index) else {
+        return false;
+    };
+    let product = match (*a == j, *b == j) {
+        (true, false) => *b,
+        (false, true) => *a,
+        _ => return false,
+    };
+    let Some((Op::Binary(syn::BinOp::Mul(_)), [p, q])) = def(defs, product) else {
+        return false;
+    };
+    let stride = match (*p == i, *q == i) {
+        (true, false) => *q,
+        (false, true) => *p,
+        _ => return false,
+    };
+    same_value(defs, stride, n)
+}
+
+/// Whether `a` and `b` are the same run-time integer: one value, or two
+/// reads of the same scalar parameter or of the same array's length.
+fn same_value(defs: &Defs, a: ValueId, b: ValueId) -> bool {
+    a == b
+        || matches!((def(defs, a), def(defs, b)),
+            (Some((Op::Param(x), _)), Some((Op::Param(y), _))) if x == y)
+        || matches!((def(defs, a), def(defs, b)),
+            (Some((Op::Len(x), _)), Some((Op::Len(y), _))) if x == y)
 }
 
 /// `index` as coefficients of the loop variables `vars`, if it is affine in

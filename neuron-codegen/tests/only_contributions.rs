@@ -27,6 +27,18 @@ const ADDED: &[(&str, &str)] = &[
         "fn f(w: &[f64], n: usize) -> f64 { let mut s = 0.0; for i in 0..3 { for j in 0..n { s += w[i * 4 + j].sin(); } } s }",
     ),
     (
+        "a stride that is not the inner loop's bound: rows overlap when m < n",
+        "fn f(w: &[f64], n: usize, m: usize) -> f64 { let mut s = 0.0; for i in 0..3 { for j in 0..n { s += w[i * m + j].sin(); } } s }",
+    ),
+    (
+        "an inclusive inner range: j = n reaches the next row's first element",
+        "fn f(w: &[f64], n: usize) -> f64 { let mut s = 0.0; for i in 0..3 { for j in 0..=n { s += w[i * n + j].sin(); } } s }",
+    ),
+    (
+        "an inner loop that does not start at 0",
+        "fn f(w: &[f64], n: usize) -> f64 { let mut s = 0.0; for i in 0..3 { for j in 1..n { s += w[i * n + j - 1].sin(); } } s }",
+    ),
+    (
         "an index read from memory",
         "fn f(w: &[f64], k: &[usize]) -> f64 { let mut s = 0.0; for i in 0..3 { s += w[k[i]].sin(); } s }",
     ),
@@ -60,6 +72,39 @@ fn an_outer_loop_with_a_runtime_bound_still_assigns() {
     let (_, rev) = sweeps(&out, "f");
     assert!(rev.contains("d_w_row [j] ="), "{rev}");
     assert!(!rev.contains("] +="), "{rev}");
+}
+
+#[test]
+fn rows_of_a_size_known_at_run_time_assign() {
+    // `w[i * n + j]` with `j` in `0..n`: each element once, for any `n`, as
+    // a layer whose sizes are arguments reads its weights.
+    for (index, bound) in [
+        ("i * n + j", "n"),
+        ("j + n * i", "n"),
+        ("i * w.len() + j", "w.len()"),
+    ] {
+        let out = expand(&format!(
+            "fn f(w: &[f64], x: &[f64], n: usize, m: usize) -> f64 {{
+                let mut s = 0.0;
+                for i in 0..m {{ for j in 0..{bound} {{ s += w[{index}] * x[j]; }} }}
+                s
+            }}"
+        ));
+        let (_, rev) = sweeps(&out, "f");
+        // The writes to `d_w` (by row, or at `t_3` where the bound is
+        // `w.len()`, which the loop body reads again) assign.
+        let writes: Vec<&str> = rev
+            .split(';')
+            .map(str::trim)
+            .filter(|st| st.starts_with("d_w"))
+            .collect();
+        assert!(!writes.is_empty(), "{index}: {rev}");
+        for st in writes {
+            assert!(st.contains("] =") && !st.contains("+="), "{index}: {st}");
+        }
+        // `x[j]` is read for every `i`: its gradient adds.
+        assert!(rev.contains("d_x_row [j] +="), "{index}: {rev}");
+    }
 }
 
 #[test]
