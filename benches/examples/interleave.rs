@@ -79,6 +79,7 @@ fn main() {
                 variant("hand_ieee", call(dense::hand_ieee)),
                 variant("generated", call(dense::generated)),
                 variant("generated_skip", call(dense::generated_skip)),
+                variant("generated_sized", call(dense::generated_sized)),
             ]
         }
         "network" => {

@@ -45,6 +45,30 @@ dense_fn!(
     ::neuron::differentiate(skip_inactive)
 );
 
+/// [`dense`] as a layer whose sizes are arguments, as a user's layer often
+/// has: the scalar `dyᵀ relu(W x + b)`, with `dy` an input that carries no
+/// gradient, whose gradient is the same vector-Jacobian product. The
+/// generator knows neither `n_in` nor `n_out`.
+#[::neuron::differentiate]
+pub fn dense_sized(
+    x: &[f64],
+    w: &[f64],
+    b: &[f64],
+    #[no_grad] dy: &[f64],
+    n_in: usize,
+    n_out: usize,
+) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n_out {
+        let mut z = b[i];
+        for j in 0..n_in {
+            z += w[i * n_in + j] * x[j];
+        }
+        s += dy[i] * ::neuron::relu(z);
+    }
+    s
+}
+
 /// The same function over any [`Real`].
 pub fn dense_generic<S: Real>(x: &[S], w: &[S], b: &[S]) -> Vec<S> {
     (0..N)
@@ -170,6 +194,11 @@ pub fn generated_skip(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Grad {
     dense_skip_backward(x, w, b, dy)
 }
 
+/// The generated backward pass of [`dense_sized`], at 64 → 64.
+pub fn generated_sized(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Grad {
+    dense_sized_backward(x, w, b, &dy, N, N, 1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +240,17 @@ mod tests {
         assert_close(
             "generated",
             &flat(generated(&i.x, &i.w, &i.b, i.dy)),
+            &flat(hand(&i.x, &i.w, &i.b, i.dy)),
+            1e-13,
+        );
+    }
+
+    #[test]
+    fn generated_sized_matches_hand() {
+        let i = inputs();
+        assert_close(
+            "generated_sized",
+            &flat(generated_sized(&i.x, &i.w, &i.b, i.dy)),
             &flat(hand(&i.x, &i.w, &i.b, i.dy)),
             1e-13,
         );
