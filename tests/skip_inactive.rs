@@ -51,8 +51,10 @@ fn layer_dual(w: &[Dual64], v: &[Dual64], x: Dual64) -> Dual64 {
     s * x
 }
 
-// A ReLU layer into the next (the network's hidden layer, in small): the
-// ReLU's loop is jammed with the next one (see `jam`).
+// A ReLU layer into the next (the network's hidden layer, in small). Both
+// loops read `v`, so they are not jammed (`jam` lets two loops share only the
+// array one hands the other); `skip.rs` gates the first loop's reverse alone.
+// The jammed shapes are in tests/relu_layers.rs.
 twins! {
     fn hidden / hidden_ieee(w: [f64; 4], v: [f64; 4], x: f64) -> f64 {
         let mut h = [0.0; 4];
@@ -83,7 +85,7 @@ fn hidden_dual(w: &[Dual64], v: &[Dual64], x: Dual64) -> Dual64 {
 }
 
 // The ReLU spelled `z.max(0.0)`, as Rust code often writes it: its partial
-// in `z` is the same gate, in the plain layer and in the jammed one.
+// in `z` is the same gate, in the plain layer and in the hidden one.
 twins! {
     fn layer_max / layer_max_ieee(w: [f64; 4], v: [f64; 4], x: f64) -> f64 {
         let mut s = 0.0;

@@ -38,6 +38,27 @@ fn the_next_layers_sum_runs_inside_the_gate() {
     assert!(rev.find("d_v_row[k]=").unwrap() < gate, "{rev}");
 }
 
+#[test]
+fn a_relu_written_as_max_against_zero_gates_the_sum_too() {
+    // `relu_layers.rs`'s `max0`: `(…).max(0.0)`'s partial in its argument
+    // is the same gate (`max_takes_first(t, 0.0)`), so the sum into the
+    // unit's adjoint runs inside it.
+    let rev = reverse(
+        "fn f(w: [f64; 4], v: [f64; 4], x: f64) -> f64 {
+            let mut h = [0.0; 4];
+            for j in 0..4 { h[j] = (w[j] * x - 0.1).max(0.0); }
+            let mut s = 0.0;
+            for j in 0..4 { s += h[j] * v[j]; }
+            s.exp()
+        }",
+    );
+    let gate = rev
+        .find("max_takes_first(t_2,0.0_f64){{letmutd_h_j=-0.0;")
+        .unwrap_or_else(|| panic!("no gate: {rev}"));
+    let sum = rev.find("d_h_j+=").expect("the sum is generated");
+    assert!(sum > gate, "{rev}");
+}
+
 /// Jammed ReLU layers whose next loop cannot be split, and why: each
 /// keeps the sum in the jammed loop, before the ReLU's reverse.
 const UNGATED: &[(&str, &str)] = &[
