@@ -208,23 +208,33 @@ fn row_major(
     if walk.vars.get(&block) != Some(&j) || int_const(defs, lo) != Some(0) {
         return false;
     }
-    let Some((Op::Binary(syn::BinOp::Add(_)), [a, b])) = def(defs, index) else {
+    let add = |op: &syn::BinOp| matches!(op, syn::BinOp::Add(_));
+    let mul = |op: &syn::BinOp| matches!(op, syn::BinOp::Mul(_));
+    let Some(product) = other_operand(defs, index, add, j) else {
         return false;
     };
-    let product = match (*a == j, *b == j) {
-        (true, false) => *b,
-        (false, true) => *a,
-        _ => return false,
-    };
-    let Some((Op::Binary(syn::BinOp::Mul(_)), [p, q])) = def(defs, product) else {
+    let Some(stride) = other_operand(defs, product, mul, i) else {
         return false;
-    };
-    let stride = match (*p == i, *q == i) {
-        (true, false) => *q,
-        (false, true) => *p,
-        _ => return false,
     };
     same_value(defs, stride, n)
+}
+
+/// `b` where `v` is `x op b` or `b op x` for an operator `op` that `is_op`
+/// accepts, `x` on one side only.
+fn other_operand(
+    defs: &Defs,
+    v: ValueId,
+    is_op: impl Fn(&syn::BinOp) -> bool,
+    x: ValueId,
+) -> Option<ValueId> {
+    let (Op::Binary(op), [a, b]) = def(defs, v)? else {
+        return None;
+    };
+    match (*a == x, *b == x) {
+        (true, false) if is_op(op) => Some(*b),
+        (false, true) if is_op(op) => Some(*a),
+        _ => None,
+    }
 }
 
 /// Whether `a` and `b` are the same run-time integer: one value, or two
