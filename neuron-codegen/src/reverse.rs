@@ -93,14 +93,10 @@ fn skip_inactive(
     else {
         return parts;
     };
-    let a: Vec<TokenStream> = args.iter().map(|v| cx.val(*v)).collect();
-    let (y, f) = (cx.val(*dst), cx.float());
-    let names = rules::Names {
-        a: &a,
-        y: &y,
-        float: &f,
-    };
-    let Some(Partial::Gate(on)) = (rule.partials)(&names).into_iter().nth(gate.position) else {
+    let Some(Partial::Gate(on)) = partials(cx, rule, args, *dst)
+        .into_iter()
+        .nth(gate.position)
+    else {
         return parts;
     };
     // Part 0 is the seed; part `n - k` is instruction `k`'s: the ReLU's
@@ -168,14 +164,19 @@ fn opens_bare(tokens: &[proc_macro2::TokenTree], k: usize, on: &str) -> bool {
     let Some((body, next)) = gate_at(&inner, 0, on) else {
         return false;
     };
-    let mut body = body.into_iter();
-    let name = matches!(
-        (body.next(), body.next()),
-        (Some(TokenTree::Ident(_)), None)
-    );
+    let name = is_name(&body);
     let punct = |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c && p.spacing() == Spacing::Alone);
     let whole_right_side = k > 0 && punct(tokens.get(k - 1), '=') && punct(tokens.get(k + 1), ';');
     next == inner.len() && (name || whole_right_side)
+}
+
+/// Whether `ts` is a single identifier.
+fn is_name(ts: &TokenStream) -> bool {
+    let mut tokens = ts.clone().into_iter();
+    matches!(
+        (tokens.next(), tokens.next()),
+        (Some(proc_macro2::TokenTree::Ident(_)), None)
+    )
 }
 
 /// At `tokens[k]`, `if on { body }`, optionally followed by `else { 0.0 }`:
@@ -647,6 +648,17 @@ pub fn defined_values(b: &Block) -> Vec<ValueId> {
     out
 }
 
+/// The partials of `dst = rule(args)`, written with the operands' values.
+fn partials(cx: &Context, rule: &rules::Rule, args: &[ValueId], dst: ValueId) -> Vec<Partial> {
+    let a: Vec<TokenStream> = args.iter().map(|v| cx.val(*v)).collect();
+    let (y, float) = (cx.val(dst), cx.float());
+    (rule.partials)(&rules::Names {
+        a: &a,
+        y: &y,
+        float: &float,
+    })
+}
+
 /// `target += d * p`, or where `first` (the target still holds its initial
 /// zero, see `FirstWrites`) `target = d * p`.
 fn accumulate(target: TokenStream, d: &TokenStream, p: Partial, first: bool) -> TokenStream {
@@ -696,12 +708,7 @@ fn add_to(cx: &mut Context, v: ValueId, d: &TokenStream, p: Partial) -> TokenStr
         }
     };
     let read_once = cx.reads_of.get(&v).copied() == Some(1);
-    let mut tokens = expr.clone().into_iter();
-    let is_name = matches!(
-        (tokens.next(), tokens.next()),
-        (Some(proc_macro2::TokenTree::Ident(_)), None)
-    );
-    if read_once || is_name {
+    if read_once || is_name(&expr) {
         cx.deferred.insert(v, expr);
         return quote!();
     }
@@ -805,13 +812,7 @@ impl Counter {
                     op: Op::Rule(rule),
                     args,
                 } if cx.active(*dst) && self.seen.contains_key(dst) => {
-                    let names: Vec<TokenStream> = args.iter().map(|_| quote!(x)).collect();
-                    let f = cx.float();
-                    let partials = (rule.partials)(&rules::Names {
-                        a: &names,
-                        y: &quote!(y),
-                        float: &f,
-                    });
+                    let partials = rule.partial_kinds(args.len(), &cx.float());
                     let mut reads = 0;
                     for (a, p) in args.iter().zip(partials) {
                         let passed = cx.accumulations.loads.contains(a);
@@ -864,14 +865,7 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             op: Op::Rule(rule),
             args,
         } if cx.active(*dst) && !dead(cx, *dst) => {
-            let a: Vec<TokenStream> = args.iter().map(|v| cx.val(*v)).collect();
-            let y = cx.val(*dst);
-            let f = cx.float();
-            let partials = (rule.partials)(&rules::Names {
-                a: &a,
-                y: &y,
-                float: &f,
-            });
+            let partials = partials(cx, rule, args, *dst);
             let d = adj_ref(cx, *dst);
             let mut out = TokenStream::new();
             for (arg, p) in args.iter().zip(partials) {
