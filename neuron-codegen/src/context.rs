@@ -91,7 +91,7 @@ pub struct Context<'a> {
     /// declarations) and after it (the last carry, added to its element).
     pub carry_edges: (TokenStream, TokenStream),
     /// Reads `m[index]` of the loop being generated (in either sweep) that
-    /// go through a row slice taken before it (see `reverse::row_slices`).
+    /// go through a row slice taken before it (see `rows::row_slices`).
     pub rows: HashMap<(MemId, ValueId), Row>,
     /// The body of the top-level loop whose reverse runs inside its forward
     /// sweep, iteration by iteration (see `fuse`).
@@ -123,7 +123,7 @@ pub struct FusedReverse {
     pub before: TokenStream,
     pub body: TokenStream,
     /// The `let`s of the row slices `body` reads, which go before the loop
-    /// with the forward sweep's own (see `reverse::row_slices`).
+    /// with the forward sweep's own (see `rows::row_slices`).
     pub slices: TokenStream,
 }
 

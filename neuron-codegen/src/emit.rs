@@ -4,6 +4,7 @@
 use crate::context::{children, mentions, Context};
 use crate::ir::*;
 use crate::reverse;
+use crate::rows;
 use crate::rules;
 use crate::signature::{Param, Signature};
 use proc_macro2::TokenStream;
@@ -301,17 +302,17 @@ impl Forward {
                 rev,
                 body,
             } => {
-                let sweep = crate::reverse::RowSweep::Forward;
-                let rows = crate::reverse::row_slices(cx, *var, *lo, *hi, *inclusive, body, sweep);
+                let sweep = rows::RowSweep::Forward;
+                let rows = rows::row_slices(cx, *var, *lo, *hi, *inclusive, body, sweep);
                 self.row_only(cx, body);
-                let runs = crate::reverse::guard(cx, *hi);
+                let runs = rows::guard(cx, *hi);
                 let bound = *hi;
                 let (lo, hi) = (
                     self.operand(cx, *lo, Prec::Cast),
                     self.operand(cx, *hi, Prec::Cast),
                 );
                 let mut inner = self.block(cx, body);
-                let mut slices = crate::reverse::take_rows(cx, rows, &inner);
+                let mut slices = rows::take_rows(cx, rows, &inner);
                 let mut before = TokenStream::new();
                 if cx.fused == Some(body.id) {
                     if let Some(fused) = cx.fused_rev.take() {
@@ -322,7 +323,7 @@ impl Forward {
                     }
                 }
                 // The slices of a loop whose bound is not a literal are
-                // taken only if it runs (see `reverse::guard`), and read
+                // taken only if it runs (see `rows::guard`), and read
                 // the bound by name: one written inline is named first.
                 let (runs, hi) = match runs {
                     Some(runs) if !slices.is_empty() => {
@@ -357,7 +358,7 @@ impl Forward {
                     // One statement, as in the reverse sweep: `chunk` must
                     // not put a slice in another chunk than its loop.
                     let the_loop = quote!(#slices for #var in #range { #inner });
-                    let the_loop = crate::reverse::guarded(runs, the_loop);
+                    let the_loop = rows::guarded(runs, the_loop);
                     return quote!(#before #reserve #the_loop);
                 };
                 // Arrays each iteration overwrites whole before reading:
@@ -371,7 +372,7 @@ impl Forward {
                     })
                     .collect();
                 let the_loop = quote!(#lets #slices for #var in #range { #inner });
-                let the_loop = crate::reverse::guarded(runs, the_loop);
+                let the_loop = rows::guarded(runs, the_loop);
                 quote!(#before #reserve #the_loop)
             }
             Inst::While {

@@ -12,7 +12,9 @@
 //! ReLU gates it sinks the second loop's sum into;
 //! `accumulation` finds the stores `m[i] += e` whose reverse leaves `d_m[i]`
 //! as it is; `skip` finds, under `#[differentiate(skip_inactive)]`, the
-//! ReLUs whose argument's reverse runs only while they are on.
+//! ReLUs whose argument's reverse runs only while they are on; `rows`
+//! finds the arrays a loop reads a row at a time, which both sweeps read
+//! through one slice taken before the loop.
 //!
 //! ```
 //! let f: syn::ItemFn = syn::parse_quote! {
@@ -36,6 +38,7 @@ mod lower;
 mod names;
 mod returns;
 mod reverse;
+mod rows;
 mod rules;
 mod signature;
 mod skip;

@@ -1,0 +1,364 @@
+//! Row slices: a loop that reads a parameter array as `m[base + var]`, with
+//! `base` the same on every iteration, reads it through one slice taken
+//! before the loop, `let m_row = &m[base..base + n];`, as `m_row[var]`. One
+//! bounds check per row instead of one per element lets the compiler
+//! vectorise the loop. Both sweeps take them: the forward sweep for arrays
+//! whose type does not fix their length, the reverse for the gradient's
+//! row too (`d_m_row`), which the reverse loop adds into.
+
+use crate::context::{children, mentions, Context};
+use crate::ir::*;
+use crate::reverse::all_defined;
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::collections::{HashMap, HashSet};
+
+/// Row slices for the reverse of `for var in 0..n` (`n` a literal, at least
+/// 1, or with `any_bound` any value: the caller then takes the slices only
+/// when the loop runs, see `guard`): each read-only parameter array the
+/// body reads only as `m[base + var]` (or `m[var]`), with `base` the same
+/// on every iteration, is read through
+/// `let m_row = &m[base..base + n];` and its gradient through
+/// `let d_m_row = &mut d_m[base..base + n];`. `m_row[var]` needs no bounds
+/// check the compiler cannot remove, which lets it vectorise the loop (the
+/// dense layer's `d_w[i * 64 + j] += d * x[j]`). The forward sweep read every
+/// element of the row, so the slices are in bounds. An array read at several
+/// literal bases (the network's `w1[j]` and `w1[64 + j]`) gets one slice
+/// over all of them, `&w1[0..128]`, read at `w1_row[64 + j]`: one `&mut`
+/// borrow of its gradient, not several.
+///
+/// A row of at most `SHORT_ROW` elements of a borrowed array is copied instead,
+/// `let m_row = ::neuron::__private::row::<_, n>(&m[base..base + n]);`: the
+/// loop stores into `d_m_row`, which the compiler cannot always tell apart
+/// from `m`, so it would load each `m_row[var]` after the previous
+/// iteration's store; from a copy, the loads come first and combine (the
+/// network's `w2[j * 3 + k]`, whose reverse loop also adds to `d_w2`).
+///
+/// The forward sweep (`RowSweep::Forward`) reads rows the same way, but only of
+/// arrays whose length the type does not fix (`&[f64]`, `Vec<f64>`): there
+/// a read `w[i * 64 + j]` is checked against a length the compiler does not
+/// know on every iteration, and the checks keep the loop from being
+/// vectorised; `&w[i * 64..i * 64 + 64]` is checked once per row. Out of
+/// range, the slice panics just before the loop, where the read would have
+/// panicked during it: the loop reads every element of the row. An array
+/// of fixed length is left alone there: its checks are already against a
+/// constant.
+///
+/// Registers the rows in `cx.rows` and returns, for each array, the keys of
+/// its rows and the `let`s.
+pub(crate) fn row_slices(
+    cx: &mut Context,
+    var: ValueId,
+    lo: ValueId,
+    hi: ValueId,
+    inclusive: bool,
+    body: &Block,
+    sweep: RowSweep,
+) -> Vec<RowLets> {
+    let (gradient, any_bound) = match sweep {
+        RowSweep::Forward => (false, true),
+        RowSweep::Reverse { any_bound } => (true, any_bound),
+    };
+    // The row's length: a literal, or (`any_bound`) the loop's bound.
+    let (n, len) = match (cx.literal_index(&[lo]), cx.literal_index(&[hi])) {
+        _ if inclusive => return Vec::new(),
+        (Some(l), Some(h)) if l == [0] && h[0] >= 1 => (cx.val(hi), Some(h[0])),
+        (Some(l), None) if l == [0] && any_bound => (cx.val(hi), None),
+        _ => return Vec::new(),
+    };
+    let inside: HashSet<ValueId> = all_defined(body);
+    let mut out = Vec::new();
+    for (m, indices) in read_only_rows(cx, body) {
+        if !gradient && fixed_length(cx, m) {
+            continue;
+        }
+        // The slice's range, and each index value's offset in it.
+        let (range, offsets, row_len) = if let [i] = indices[..] {
+            let range = if i == var {
+                quote!(..#n)
+            } else {
+                match row_base(cx, body, &inside, var, i) {
+                    Some(b) => quote!(#b..#b + #n),
+                    None => continue,
+                }
+            };
+            (range, vec![(i, 0)], len)
+        } else {
+            let bases: Option<Vec<u64>> = indices
+                .iter()
+                .map(|i| literal_base(cx, body, var, *i))
+                .collect();
+            let Some(bases) = bases else {
+                continue;
+            };
+            let (first, last) = (bases.iter().min(), bases.iter().max());
+            let (Some(&first), Some(&last)) = (first, last) else {
+                continue;
+            };
+            let a = proc_macro2::Literal::u64_unsuffixed(first);
+            let offsets = indices.iter().zip(&bases).map(|(i, b)| (*i, b - first));
+            let (z, row_len) = match len {
+                Some(len) => {
+                    let Some(end) = last.checked_add(len) else {
+                        continue;
+                    };
+                    let z = proc_macro2::Literal::u64_unsuffixed(end);
+                    (quote!(#z), Some(end - first))
+                }
+                None => {
+                    let last = proc_macro2::Literal::u64_unsuffixed(last);
+                    (quote!(#last + #n), None)
+                }
+            };
+            (quote!(#a..#z), offsets.collect(), row_len)
+        };
+        let name = cx.ir.mems[m].name.clone();
+        let primal = cx.names.fresh(&format!("{name}_row"));
+        let adjoint = if gradient {
+            let d = cx.adj_mem(m);
+            let adjoint = cx.names.fresh(&format!("{d}_row"));
+            Some((adjoint.clone(), quote!(let #adjoint = &mut #d[#range];)))
+        } else {
+            None
+        };
+        let var_name = cx.ir.values[var].name.clone();
+        let mut keys = Vec::new();
+        for (i, offset) in offsets {
+            let row = crate::context::Row {
+                primal: primal.clone(),
+                adjoint: adjoint.as_ref().map(|(name, _)| name.clone()),
+                var: var_name.clone(),
+                offset,
+            };
+            cx.rows.insert((m, i), row);
+            keys.push((m, i));
+        }
+        let borrowed = matches!(cx.ir.mems[m].origin, MemOrigin::Param { by_ref: true, .. });
+        let short = row_len.filter(|l| *l <= SHORT_ROW);
+        let primal_let = if let (true, true, Some(row_len)) = (gradient, borrowed, short) {
+            let n = proc_macro2::Literal::u64_unsuffixed(row_len);
+            quote!(let #primal = ::neuron::__private::row::<_, #n>(&#name[#range]);)
+        } else {
+            quote!(let #primal = &#name[#range];)
+        };
+        out.push(RowLets {
+            keys,
+            primal: (primal.clone(), primal_let),
+            adjoint,
+        });
+    }
+    out
+}
+
+/// The sweep `row_slices` takes rows for. The forward sweep's loops take
+/// them whatever their bound (see `guard`); the reverse's, with
+/// `any_bound`, where the caller guards them.
+#[derive(Clone, Copy)]
+pub(crate) enum RowSweep {
+    Forward,
+    Reverse { any_bound: bool },
+}
+
+/// The longest row `row_slices` copies rather than borrows: a few
+/// registers' worth.
+const SHORT_ROW: u64 = 8;
+
+/// The read-only parameter arrays (of one index level) that `body` uses
+/// only by loads of its own, each with the index values it reads them at,
+/// in order: the candidates for row slices and carries.
+pub(crate) fn read_only_rows(cx: &Context, body: &Block) -> Vec<(MemId, Vec<ValueId>)> {
+    let mut index_of: HashMap<MemId, Vec<ValueId>> = HashMap::new();
+    for inst in &body.insts {
+        if let Inst::Load { mem, index, .. } = inst {
+            if let [i] = index[..] {
+                let seen = index_of.entry(*mem).or_default();
+                if !seen.contains(&i) {
+                    seen.push(i);
+                }
+            }
+        }
+    }
+    let mut other = HashSet::new();
+    touched_otherwise(body, true, &mut other);
+    let mut out: Vec<(MemId, Vec<ValueId>)> = index_of
+        .into_iter()
+        .filter(|(m, _)| {
+            let mem = &cx.ir.mems[*m];
+            matches!(mem.origin, MemOrigin::Param { .. })
+                && cx.readonly(*m)
+                && !other.contains(m)
+                && mem.rank == Some(1)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Whether parameter array `m`'s type fixes its length (`[f64; 64]`,
+/// `&[f64; 64]`), so that the compiler knows it.
+fn fixed_length(cx: &Context, m: MemId) -> bool {
+    let MemOrigin::Param { index, .. } = cx.ir.mems[m].origin else {
+        return false;
+    };
+    let mut ty = &cx.sig.params[index].ty;
+    loop {
+        ty = match ty {
+            syn::Type::Reference(r) => &r.elem,
+            syn::Type::Paren(p) => &p.elem,
+            syn::Type::Group(g) => &g.elem,
+            syn::Type::Array(_) => return true,
+            _ => return false,
+        };
+    }
+}
+
+/// One array's row slices: the keys of its rows in `cx.rows`, and each
+/// slice's name with its `let` (the gradient's only in the reverse sweep).
+pub(crate) struct RowLets {
+    keys: Vec<(MemId, ValueId)>,
+    primal: (syn::Ident, TokenStream),
+    adjoint: Option<(syn::Ident, TokenStream)>,
+}
+
+/// Unregisters the rows of a loop whose code (forward or reverse) `inner`
+/// is, and returns the `let`s of the slices it reads.
+pub(crate) fn take_rows(cx: &mut Context, rows: Vec<RowLets>, inner: &TokenStream) -> TokenStream {
+    let mut slices = TokenStream::new();
+    for row in rows {
+        for key in &row.keys {
+            cx.rows.remove(key);
+        }
+        for (name, lets) in std::iter::once(row.primal).chain(row.adjoint) {
+            if mentions(inner, &name) {
+                slices.extend(lets);
+            }
+        }
+    }
+    slices
+}
+
+/// The condition under which a loop over `0..hi` whose rows were taken with
+/// `any_bound` runs, `hi > 0`, when `hi` is not a literal: its row slices
+/// are taken only then, since with no iteration a slice `&x[1..1 + hi]`
+/// could be out of range where the loop reads nothing.
+pub(crate) fn guard(cx: &Context, hi: ValueId) -> Option<TokenStream> {
+    if cx.literal_index(&[hi]).is_some() {
+        return None;
+    }
+    let n = cx.val(hi);
+    Some(quote!(#n > 0))
+}
+
+/// `stmts` as one statement: a block, or under `if runs` (see `guard`).
+pub(crate) fn guarded(runs: Option<TokenStream>, stmts: TokenStream) -> TokenStream {
+    match runs {
+        Some(runs) => quote!(if #runs { #stmts }),
+        None => quote!({ #stmts }),
+    }
+}
+
+/// `b` if index value `i` is `var` plus the integer literal `b` (0 for `var`).
+pub(crate) fn literal_base(cx: &Context, body: &Block, var: ValueId, i: ValueId) -> Option<u64> {
+    if i == var {
+        return Some(0);
+    }
+    let base = var_plus(body, var, i)?;
+    match cx.literal_index(&[base])?[..] {
+        [b] => Some(b),
+        _ => None,
+    }
+}
+
+/// `base` written out if index value `i` is `base + var` (or `var + base`)
+/// with `base` the same on every iteration of the loop over `var`.
+fn row_base(
+    cx: &Context,
+    body: &Block,
+    inside: &HashSet<ValueId>,
+    var: ValueId,
+    i: ValueId,
+) -> Option<TokenStream> {
+    let base = var_plus(body, var, i)?;
+    invariant(cx, body, inside, var, base)
+}
+
+/// `base` if `body` defines index value `i` as `base + var` or `var + base`.
+fn var_plus(body: &Block, var: ValueId, i: ValueId) -> Option<ValueId> {
+    let (op, args) = binary_def(body, i)?;
+    match (op, &args[..]) {
+        (syn::BinOp::Add(_), [a, b]) if *b == var => Some(*a),
+        (syn::BinOp::Add(_), [a, b]) if *a == var => Some(*b),
+        _ => None,
+    }
+}
+
+/// Integer arithmetic on values from outside the loop, written out; `None`
+/// if `v` may change from one iteration to the next.
+fn invariant(
+    cx: &Context,
+    body: &Block,
+    inside: &HashSet<ValueId>,
+    var: ValueId,
+    v: ValueId,
+) -> Option<TokenStream> {
+    Some(invariant_term(cx, body, inside, var, v)?.0)
+}
+
+/// [`invariant`]'s expression, and whether it is a binary operation, which
+/// needs parentheses as an operand of another (`(i + 1) * 64`). Only those
+/// get them, so a row reads `&w[i * 64..i * 64 + 64]`.
+fn invariant_term(
+    cx: &Context,
+    body: &Block,
+    inside: &HashSet<ValueId>,
+    var: ValueId,
+    v: ValueId,
+) -> Option<(TokenStream, bool)> {
+    if v == var {
+        return None;
+    }
+    if cx.is_const(v) || !inside.contains(&v) {
+        let t = cx.val(v);
+        let single = t.clone().into_iter().nth(1).is_none();
+        return Some((if single { t } else { quote!((#t)) }, false));
+    }
+    let (op, args) = binary_def(body, v)?;
+    let arithmetic = matches!(
+        op,
+        syn::BinOp::Add(_) | syn::BinOp::Sub(_) | syn::BinOp::Mul(_)
+    );
+    if !arithmetic || cx.ir.values[v].ty != Ty::Int {
+        return None;
+    }
+    let operand = |a: ValueId| {
+        let (t, binary) = invariant_term(cx, body, inside, var, a)?;
+        Some(if binary { quote!((#t)) } else { t })
+    };
+    let (a, b) = (operand(args[0])?, operand(args[1])?);
+    Some((quote!(#a #op #b), true))
+}
+
+/// The operator and operands of `v` if `b` defines it by a binary operator.
+fn binary_def(b: &Block, v: ValueId) -> Option<(&syn::BinOp, &Vec<ValueId>)> {
+    b.insts.iter().find_map(|inst| match inst {
+        Inst::Def {
+            dst,
+            op: Op::Binary(op),
+            args,
+        } if *dst == v => Some((op, args)),
+        _ => None,
+    })
+}
+
+/// Arrays `b` uses other than by a load directly in it (`top`): stores,
+/// copies, calls, lengths, and loads in nested blocks.
+fn touched_otherwise(b: &Block, top: bool, out: &mut HashSet<MemId>) {
+    for inst in &b.insts {
+        if !(top && matches!(inst, Inst::Load { .. })) {
+            out.extend(crate::context::own_mems(inst));
+        }
+        for inner in children(inst) {
+            touched_otherwise(inner, false, out);
+        }
+    }
+}
