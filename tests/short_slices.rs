@@ -4,7 +4,11 @@
 //! pass panic, as the function itself does; a longer one is read only where
 //! the function reads it.
 
+mod common;
+
+use common::*;
 use neuron::{differentiate, relu};
+use num_dual::{Dual64, DualNum};
 use std::panic::catch_unwind;
 
 #[differentiate]
@@ -75,4 +79,65 @@ fn a_variable_bound_reads_the_neighbours_it_names() {
     // One term too many: both panic.
     assert!(catch_unwind(|| chain(&x, 4)).is_err());
     assert!(catch_unwind(|| chain_backward(&x, 4, 1.0)).is_err());
+}
+
+/// Rows whose length is a slice's, read inside the loop as well:
+/// `w[i * x.len() + j]` is read through `&w[i * x.len()..i * x.len() + t]`,
+/// with `t` the loop's bound, `x.len()`.
+#[differentiate]
+fn len_layer(w: &[f64], x: &[f64], m: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..m {
+        let mut z = 0.0;
+        for j in 0..x.len() {
+            z += w[i * x.len() + j] * x[j];
+        }
+        s += z.tanh();
+    }
+    s
+}
+
+fn len_layer_dual(w: &[Dual64], x: &[Dual64], m: usize) -> Dual64 {
+    let mut s = c(0.0);
+    for i in 0..m {
+        let mut z = c(0.0);
+        for j in 0..x.len() {
+            z += w[i * x.len() + j] * x[j];
+        }
+        s += z.tanh();
+    }
+    s
+}
+
+#[test]
+fn rows_whose_stride_is_a_length_give_the_exact_gradient() {
+    // (n, m): 3 inputs and 2 units, 1 and 4, and 4 and 1; `w` has one
+    // element more than the rows use, whose gradient stays 0.
+    for (n, m) in [(3, 2), (1, 4), (4, 1)] {
+        let len = n * m + 1;
+        check_scalar(
+            "len_layer",
+            541 + n as u64,
+            |r| uniform_vec(r, len + n, -1.0, 1.0),
+            |p| len_layer(&p[..len], &p[len..], m),
+            |p, d| {
+                let (v, (dw, dx)) = len_layer_value_and_backward(&p[..len], &p[len..], m, d);
+                (v, [dw, dx].concat())
+            },
+            |p, d| {
+                let (dw, dx) = len_layer_backward(&p[..len], &p[len..], m, d);
+                [dw, dx].concat()
+            },
+            |p| len_layer_dual(&p[..len], &p[len..], m),
+        );
+        let (dw, _) = len_layer_backward(&vec![0.5; len], &vec![1.0; n], m, 1.0);
+        assert_eq!(dw[len - 1], 0.0, "{dw:?}");
+    }
+    // No inputs: the inner loop does not run, and nothing is read.
+    assert_eq!(len_layer(&[], &[], 3), 0.0);
+    assert_eq!(len_layer_backward(&[], &[], 3, 1.0), (vec![], vec![]));
+    // The last row one weight short: both panic.
+    let x = [1.0, -2.0, 3.0];
+    assert!(catch_unwind(|| len_layer(&[0.5; 5], &x, 2)).is_err());
+    assert!(catch_unwind(|| len_layer_backward(&[0.5; 5], &x, 2, 1.0)).is_err());
 }

@@ -284,10 +284,9 @@ fn row_base(
 
 /// `base` if `body` defines index value `i` as `base + var` or `var + base`.
 fn var_plus(body: &Block, var: ValueId, i: ValueId) -> Option<ValueId> {
-    let (op, args) = binary_def(body, i)?;
-    match (op, &args[..]) {
-        (syn::BinOp::Add(_), [a, b]) if *b == var => Some(*a),
-        (syn::BinOp::Add(_), [a, b]) if *a == var => Some(*b),
+    match def_of(body, i)? {
+        (Op::Binary(syn::BinOp::Add(_)), [a, b]) if *b == var => Some(*a),
+        (Op::Binary(syn::BinOp::Add(_)), [a, b]) if *a == var => Some(*b),
         _ => None,
     }
 }
@@ -322,39 +321,44 @@ fn invariant_term(
         let single = t.clone().into_iter().nth(1).is_none();
         return Some((if single { t } else { quote!((#t)) }, false));
     }
-    let (op, args) = binary_def(body, v)?;
-    let arithmetic = matches!(
-        op,
-        syn::BinOp::Add(_) | syn::BinOp::Sub(_) | syn::BinOp::Mul(_)
-    );
-    if !arithmetic || cx.ir.values[v].ty != Ty::Int {
-        return None;
-    }
     let operand = |a: ValueId| {
         let (t, binary) = invariant_term(cx, body, inside, var, a)?;
         Some(if binary { quote!((#t)) } else { t })
     };
-    let (a, b) = (operand(args[0])?, operand(args[1])?);
-    Some((quote!(#a #op #b), true))
+    match def_of(body, v)? {
+        // A parameter's length, read in the loop (`w[i * x.len() + j]`):
+        // the same on every iteration, and the parameter is in scope
+        // before the loop in both sweeps.
+        (Op::Len(m), []) if matches!(cx.ir.mems[*m].origin, MemOrigin::Param { .. }) => {
+            let m = cx.mem(*m);
+            Some((quote!(#m.len()), false))
+        }
+        (
+            Op::Binary(op @ (syn::BinOp::Add(_) | syn::BinOp::Sub(_) | syn::BinOp::Mul(_))),
+            [a, b],
+        ) if cx.ir.values[v].ty == Ty::Int => {
+            let (a, b) = (operand(*a)?, operand(*b)?);
+            Some((quote!(#a #op #b), true))
+        }
+        _ => None,
+    }
 }
 
-/// The operator and operands of `v` if `b` defines it by a binary operator.
-fn binary_def(b: &Block, v: ValueId) -> Option<(&syn::BinOp, &Vec<ValueId>)> {
+/// The operation and operands `b` defines `v` by, if it defines it.
+fn def_of(b: &Block, v: ValueId) -> Option<(&Op, &[ValueId])> {
     b.insts.iter().find_map(|inst| match inst {
-        Inst::Def {
-            dst,
-            op: Op::Binary(op),
-            args,
-        } if *dst == v => Some((op, args)),
+        Inst::Def { dst, op, args } if *dst == v => Some((op, &args[..])),
         _ => None,
     })
 }
 
-/// Arrays `b` uses other than by a load directly in it (`top`): stores,
-/// copies, calls, lengths, and loads in nested blocks.
+/// Arrays `b` uses other than by a load directly in it (`top`) or by its
+/// length: stores, copies, calls, and loads in nested blocks. (A length
+/// read, `x.len()`, leaves the array free to be read through a row.)
 fn touched_otherwise(b: &Block, top: bool, out: &mut HashSet<MemId>) {
     for inst in &b.insts {
-        if !(top && matches!(inst, Inst::Load { .. })) {
+        let len = matches!(inst, Inst::Def { op: Op::Len(_), .. });
+        if !(len || top && matches!(inst, Inst::Load { .. })) {
             out.extend(crate::context::own_mems(inst));
         }
         for inner in children(inst) {

@@ -147,3 +147,41 @@ fn the_forward_sweep_leaves_arrays_of_fixed_length_alone() {
     assert!(!fwd.contains("_row"), "{fwd}");
     assert!(rev.contains("let w_row"), "{rev}");
 }
+
+#[test]
+fn a_stride_read_as_a_length_is_the_same_on_every_iteration() {
+    // `w[i * x.len() + j]` reads `x.len()` inside the loop over `j`; a
+    // length never changes, so the row's base is `i * x.len()`, and `x`,
+    // whose length is all the loop reads of it besides `x[j]`, gets a row
+    // too. Both sweeps read by row.
+    let out = expand(
+        "fn f(w: &[f64], x: &[f64], m: usize) -> f64 {
+            let mut s = 0.0;
+            for i in 0..m {
+                let mut z = 0.0;
+                for j in 0..x.len() { z += w[i * x.len() + j] * x[j]; }
+                s += z.tanh();
+            }
+            s
+        }",
+    );
+    let (fwd, rev) = sweeps(&out, "f");
+    for (sweep, rows) in [
+        (
+            &fwd,
+            &["& w [i * x . len () .. i * x . len () + t]", "& x [.. t]"][..],
+        ),
+        (
+            &rev,
+            &[
+                "& mut d_w [i * x . len () .. i * x . len () + t]",
+                "& mut d_x [.. t]",
+            ][..],
+        ),
+    ] {
+        for row in rows {
+            assert!(sweep.contains(row), "{row} in {sweep}");
+        }
+        assert!(!sweep.contains("w [t"), "{sweep}");
+    }
+}

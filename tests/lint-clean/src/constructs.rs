@@ -253,6 +253,21 @@ pub fn chain(x: &[f64]) -> f64 {
     f
 }
 
+/// A layer whose rows are as long as its input: both sweeps read `w` and
+/// `x` through rows taken before the inner loop, `&w[i * x.len()..]`.
+#[differentiate]
+pub fn len_layer(w: &[f64], x: &[f64], m: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..m {
+        let mut z = 0.0;
+        for j in 0..x.len() {
+            z += w[i * x.len() + j] * x[j];
+        }
+        s += z.tanh();
+    }
+    s
+}
+
 /// Iterator chains: `iter`, `zip`, `enumerate`, `map`, `sum`, `product`, `fold`.
 #[differentiate]
 pub fn iterators(x: &[f64], w: &[f64], s: f64) -> f64 {
