@@ -204,8 +204,10 @@ fn fan_dual(w: &[Dual64], v: &[Dual64], x: Dual64) -> Dual64 {
     s
 }
 
-// Not skipped: that loop with a value taped in it, whose pops must run on
-// every iteration.
+// That loop with a value taped in it. Skipped in `triangle_backward`, whose
+// fused loop reads the inner loop's tape at `j`; not in the pullback a
+// caller gets, where the tape keeps a counter whose pops must run on every
+// iteration.
 twins! {
     fn triangle / triangle_ieee(w: [f64; 4], v: [f64; 4], x: f64) -> f64 {
         let mut s = 0.0;
@@ -385,9 +387,12 @@ fn a_unit_that_is_off_passes_nothing_where_the_default_gives_nan() {
     let w = [f64::NAN, 0.5, -0.5, 1.0];
     let (v, x) = ([0.1, 0.2, 0.3, 0.4], 0.7);
     type Forward = fn([f64; 4], [f64; 4], f64) -> f64;
-    let layers: [(Forward, Backward, Backward); 2] = [
+    // So is `triangle`'s, whose units all read `w[0]`; its inner loop's
+    // saved `sin(w[j] * x)` is NaN.
+    let layers: [(Forward, Backward, Backward); 3] = [
         (layer, layer_backward, layer_ieee_backward),
         (layer_max, layer_max_backward, layer_max_ieee_backward),
+        (triangle, triangle_backward, triangle_ieee_backward),
     ];
     for (f, skip, ieee) in layers {
         assert_eq!(f(w, v, x), 0.0);

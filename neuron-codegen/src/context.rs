@@ -608,12 +608,14 @@ impl<'a> Context<'a> {
 
     /// Where block `b`'s tapes hold the current iteration. The body of an
     /// ascending `for` over a literal lower bound whose tapes hold exactly
-    /// its iterations (a loop at the top level, or directly inside a fused
-    /// loop) uses slot `var - lo`: the compiler sees it is below the tape's
-    /// length, so the store and the load need no bounds check, and no
-    /// counter is kept. Ascending, because the `Vec` tapes (array copies,
-    /// snapshots) are pushed in iteration order and read at the same slot.
-    /// Any other block counts its iterations.
+    /// its iterations uses slot `var - lo`, and no counter is kept: a loop
+    /// with literal bounds at the top level or directly inside a fused loop
+    /// (whose tapes' fixed size the compiler sees `var - lo` is below, so
+    /// the store and the load need no bounds check), and a loop up to a
+    /// run-time bound with no other loop around it (its `Vec` tapes get one
+    /// push per iteration). Ascending, because the `Vec` tapes (array
+    /// copies, snapshots) are pushed in iteration order and read at the same
+    /// slot. Any other block counts its iterations.
     pub fn tape_slot(&mut self, b: BlockId) -> TokenStream {
         if let Some(slot) = self.loop_slot(b) {
             return slot;
@@ -629,13 +631,15 @@ impl<'a> Context<'a> {
 
     fn loop_slot(&self, b: BlockId) -> Option<TokenStream> {
         let &(var, lo, rev) = self.loops.get(&b)?;
-        let BlockKind::For { trips: Some(trips) } = self.ir.blocks[b].kind else {
-            return None;
-        };
         let [lo] = self.literal_index(&[lo])?[..] else {
             return None;
         };
-        if rev || self.tape_size(b) != Some(trips) {
+        let exact = match self.ir.blocks[b].kind {
+            BlockKind::For { trips: Some(trips) } => self.tape_size(b) == Some(trips),
+            BlockKind::For { trips: None } => self.fused != Some(b) && self.runs_once(b),
+            _ => false,
+        };
+        if rev || !exact {
             return None;
         }
         let var = &self.ir.values[var].name;
@@ -645,6 +649,22 @@ impl<'a> Context<'a> {
             let lo = proc_macro2::Literal::u64_unsuffixed(lo);
             quote!((#var - #lo) as usize)
         })
+    }
+
+    /// Whether the loop whose body is `b` runs once per call, or once per
+    /// iteration of the fused loop (whose nested tapes are emptied after
+    /// each iteration, see `emit::clear_nested_tapes`): no loop encloses
+    /// it but those.
+    fn runs_once(&self, b: BlockId) -> bool {
+        for (block, kind) in self.ir.enclosing(b).into_iter().skip(1) {
+            if self.fused == Some(block) {
+                return true;
+            }
+            if !matches!(kind, BlockKind::Arm | BlockKind::Top) {
+                return false;
+            }
+        }
+        true
     }
 
     pub fn counter(&mut self, b: BlockId) -> Ident {

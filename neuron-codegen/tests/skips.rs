@@ -108,6 +108,32 @@ fn a_next_loop_adding_more_than_multiples_of_the_unit_stays_outside() {
     );
 }
 
+/// A ReLU after an inner loop whose values are saved, up to a bound that
+/// changes from one iteration to the next.
+const TRIANGLE: &str = "fn f(w: [f64; 4], x: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..4 {
+        let mut z = -0.25;
+        for j in 0..i + 1 { z += (w[j] * x).sin() * w[i]; }
+        s += relu(z);
+    }
+    s
+}";
+
+#[test]
+fn an_inner_loop_of_the_fused_loop_reads_its_tape_at_its_variable_and_is_gated() {
+    // In `f_backward`, the loop's reverse runs after each iteration's
+    // forward sweep, so the inner loop's tape holds that iteration's values
+    // alone: read at `j`, with no counter whose pops skipping would miss.
+    // The pullback a caller gets keeps the counter, and its reverse is the
+    // default's (`what_is_not_gated`).
+    let out = expand_with("skip_inactive", TRIANGLE).replace(' ', "");
+    let fused = &out[out.find("fn__neuron_fused_f").expect("a fused loop")..];
+    let gate = fused.find("ifz>0.0{").unwrap_or_else(|| panic!("{fused}"));
+    assert!(fused[gate..].contains("tape_t_3[jasusize]"), "{fused}");
+    assert!(!fused.contains("tape_len"), "{fused}");
+}
+
 /// Loop bodies with a ReLU whose argument's reverse is not gated, and why.
 const UNGATED: &[(&str, &str)] = &[
     (
@@ -119,16 +145,8 @@ const UNGATED: &[(&str, &str)] = &[
         }",
     ),
     (
-        "a loop in the sum pops a tape with a counter",
-        "fn f(w: [f64; 4], x: f64) -> f64 {
-            let mut s = 0.0;
-            for i in 0..4 {
-                let mut z = -0.25;
-                for j in 0..i + 1 { z += (w[j] * x).sin() * w[i]; }
-                s += relu(z);
-            }
-            s
-        }",
+        "a loop in the sum pops a tape with a counter (see below for the fused loop)",
+        TRIANGLE,
     ),
     (
         "the sum stores into an array the function reads after it",

@@ -30,11 +30,24 @@ fn a_lower_bound_other_than_zero_is_subtracted() {
     assert!(!out.contains("tape_len"), "{out}");
 }
 
+#[test]
+fn a_top_level_loop_up_to_a_run_time_bound_reads_its_tape_at_the_loop_variable() {
+    // The tape is a `Vec` with one push per iteration, so the reverse finds
+    // iteration `i`'s value at slot `i`, as under a literal bound.
+    let out = expand(
+        "fn f(x: &[f64], n: usize) -> f64 { let mut p = 1.0; for i in 0..n { p = p * x[i].sin(); } p }",
+    );
+    let (forward, reverse) = sweeps(&out, "f");
+    assert!(forward.contains("tape_t . push (t) ;"), "{forward}");
+    assert!(reverse.contains("[i as usize]"), "{reverse}");
+    assert!(!out.contains("tape_len"), "{out}");
+}
+
 /// Loops whose tapes keep a counter, and why.
 const COUNTED: &[(&str, &str)] = &[
     (
-        "the bound is known only at run time",
-        "fn f(x: &[f64]) -> f64 { let mut p = 1.0; for i in 0..x.len() { p = p * x[i].sin(); } p }",
+        "a loop up to a run-time bound inside another loop: its tape holds the iterations of both",
+        "fn f(x: &[f64], n: usize) -> f64 { let mut p = 1.0; for _ in 0..n { for i in 0..x.len() { p = p * x[i].sin(); } } p }",
     ),
     (
         "the loop runs backwards",
