@@ -80,6 +80,7 @@ fn main() {
                 variant("generated", call(dense::generated)),
                 variant("generated_skip", call(dense::generated_skip)),
                 variant("generated_sized", call(dense::generated_sized)),
+                variant("generated_len", call(dense::generated_len)),
             ]
         }
         "network" => {

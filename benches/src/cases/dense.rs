@@ -69,6 +69,21 @@ pub fn dense_sized(
     s
 }
 
+/// [`dense_sized`] with the sizes read off the slices, as a layer is often
+/// written: a row is `x.len()` long, read at `w[i * x.len() + j]`.
+#[::neuron::differentiate]
+pub fn dense_len(x: &[f64], w: &[f64], b: &[f64], #[no_grad] dy: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..b.len() {
+        let mut z = b[i];
+        for j in 0..x.len() {
+            z += w[i * x.len() + j] * x[j];
+        }
+        s += dy[i] * ::neuron::relu(z);
+    }
+    s
+}
+
 /// The same function over any [`Real`].
 pub fn dense_generic<S: Real>(x: &[S], w: &[S], b: &[S]) -> Vec<S> {
     (0..N)
@@ -199,6 +214,11 @@ pub fn generated_sized(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Grad {
     dense_sized_backward(x, w, b, &dy, N, N, 1.0)
 }
 
+/// The generated backward pass of [`dense_len`], at 64 → 64.
+pub fn generated_len(x: &[f64], w: &[f64], b: &[f64], dy: [f64; N]) -> Grad {
+    dense_len_backward(x, w, b, &dy, 1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +271,17 @@ mod tests {
         assert_close(
             "generated_sized",
             &flat(generated_sized(&i.x, &i.w, &i.b, i.dy)),
+            &flat(hand(&i.x, &i.w, &i.b, i.dy)),
+            1e-13,
+        );
+    }
+
+    #[test]
+    fn generated_len_matches_hand() {
+        let i = inputs();
+        assert_close(
+            "generated_len",
+            &flat(generated_len(&i.x, &i.w, &i.b, i.dy)),
             &flat(hand(&i.x, &i.w, &i.b, i.dy)),
             1e-13,
         );
