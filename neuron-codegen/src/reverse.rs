@@ -1163,14 +1163,33 @@ fn scalar_element(cx: &Context, m: MemId, index: &[ValueId]) -> Option<syn::Iden
 /// the arrays handed from one to the other have their adjoint element in a
 /// scalar that starts at zero.
 fn jam_rev(cx: &mut Context, b: &Block, jam: &crate::jam::Jam) -> TokenStream {
+    // Named once, so that a failed try with the gate leaves no gap
+    // (`d_h_j_1`) in the names of the one that follows.
+    let scalars = handed_scalars(cx, b, jam);
     if let Some(gate) = crate::jam::gate(cx, b, jam) {
-        if let Some(out) = jam_rev_as(cx, b, jam, Some(&gate)) {
+        if let Some(out) = jam_rev_as(cx, b, jam, &scalars, Some(&gate)) {
             return out;
         }
         // The failed try handed the unit's adjoint to the gate.
         cx.deferred.remove(&gate.unit);
     }
-    jam_rev_as(cx, b, jam, None).unwrap_or_default()
+    jam_rev_as(cx, b, jam, &scalars, None).unwrap_or_default()
+}
+
+/// The scalar adjoints `d_m_j` of the elements jammed loops hand on, one
+/// per promoted array, named after the first loop's variable.
+fn handed_scalars(cx: &mut Context, b: &Block, jam: &crate::jam::Jam) -> Vec<syn::Ident> {
+    let Inst::For { var, .. } = &b.insts[jam.first] else {
+        return Vec::new();
+    };
+    let var = cx.ir.values[*var].name.clone();
+    jam.promoted
+        .iter()
+        .map(|m| {
+            let d = cx.adj_mem(*m);
+            cx.names.fresh(&format!("{d}_{var}"))
+        })
+        .collect()
 }
 
 /// [`jam_rev`], with the additions to handed array `gate`'s element sunk
@@ -1179,6 +1198,7 @@ fn jam_rev_as(
     cx: &mut Context,
     b: &Block,
     jam: &crate::jam::Jam,
+    handed: &[syn::Ident],
     gate: Option<&crate::jam::Gate>,
 ) -> Option<TokenStream> {
     let (
@@ -1199,9 +1219,8 @@ fn jam_rev_as(
     let var = cx.ir.values[*va].name.clone();
     let mut scalars = TokenStream::new();
     let mut gated = None;
-    for m in &jam.promoted {
-        let d = cx.adj_mem(*m);
-        let s = cx.names.fresh(&format!("{d}_{var}"));
+    for (m, s) in jam.promoted.iter().zip(handed) {
+        let s = s.clone();
         if gate.map(|g| g.mem) == Some(*m) {
             gated = Some(s.clone());
         } else {

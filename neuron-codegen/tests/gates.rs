@@ -89,9 +89,10 @@ fn other_jams_keep_the_sum_in_the_loop() {
     for (why, src) in UNGATED {
         let rev = reverse(src);
         assert!(!rev.contains(GATED), "{why}: {rev}");
-        // Still jammed (the unit's adjoint a scalar of the one loop, its
-        // name fresh again after a tried split), and the gate reads the sum.
-        assert!(rev.contains("letmutd_h_j"), "{why}: jammed? {rev}");
+        // Still jammed (the unit's adjoint a scalar of the one loop, with
+        // the name the tried split had given it), and the gate reads the sum.
+        assert!(rev.contains("letmutd_h_j=-0.0;"), "{why}: jammed? {rev}");
+        assert!(!rev.contains("d_h_j_1"), "{why}: {rev}");
         assert!(rev.contains(">0.0{d_t_"), "{why}: {rev}");
     }
 }
