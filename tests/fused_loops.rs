@@ -207,7 +207,7 @@ fn a_caller_of_a_fused_function() {
 
 /// An inner loop whose bounds are known only at run time: its tapes are
 /// `Vec`s, emptied after each fused iteration so that the next one's pushes
-/// line up with its counters.
+/// line up with its loop variable, at which its reverse reads them.
 #[differentiate]
 fn nested_tapes(w: &[f64], x: [f64; 4]) -> f64 {
     let mut total = 0.0;
@@ -250,6 +250,80 @@ fn tapes_inside_a_fused_loop() {
             [gx.to_vec(), gw].concat()
         },
         |p| nested_tapes_dual(&p[4..], &p[..4]),
+    );
+}
+
+/// A hidden layer of run-time width in a `vec!` buffer per sample: the
+/// fused reverse reads the buffer again, while it is in scope, instead of
+/// saving its elements.
+#[differentiate]
+fn hidden_vec(w1: &[f64], b1: &[f64], w2: &[f64], #[no_grad] x: &[f64], nb: usize) -> f64 {
+    let nh = b1.len();
+    let mut total = 0.0;
+    for n in 0..nb {
+        let mut h = vec![0.0; nh];
+        for j in 0..nh {
+            h[j] = neuron::relu(x[2 * n] * w1[j] + x[2 * n + 1] * w1[nh + j] + b1[j]);
+        }
+        let mut z = 0.0;
+        for j in 0..nh {
+            z += h[j] * w2[j];
+        }
+        total += z.tanh();
+    }
+    total
+}
+
+fn hidden_vec_dual(w1: &[Dual64], b1: &[Dual64], w2: &[Dual64], x: &[f64], nb: usize) -> Dual64 {
+    let nh = b1.len();
+    let mut total = c(0.0);
+    for n in 0..nb {
+        let mut h = vec![c(0.0); nh];
+        for j in 0..nh {
+            h[j] = dmax(w1[j] * x[2 * n] + w1[nh + j] * x[2 * n + 1] + b1[j], c(0.0));
+        }
+        let mut z = c(0.0);
+        for j in 0..nh {
+            z += h[j] * w2[j];
+        }
+        total += z.tanh();
+    }
+    total
+}
+
+#[test]
+fn a_vec_buffer_inside_a_fused_loop() {
+    let _ = __neuron_fused_hidden_vec;
+    // 3 samples of 2 features, 4 hidden units: w1 8, b1 4, w2 4.
+    let x = [0.3, -1.2, 0.8, 0.5, -0.6, 1.1];
+    let (nb, nh) = (3, 4);
+    let split = |p: &[f64]| {
+        let (w1, rest) = p.split_at(2 * nh);
+        let (b1, w2) = rest.split_at(nh);
+        (w1.to_vec(), b1.to_vec(), w2.to_vec())
+    };
+    check_scalar(
+        "hidden_vec",
+        761,
+        |r| uniform_vec(r, 4 * nh, -1.5, 1.5),
+        |p| {
+            let (w1, b1, w2) = split(p);
+            hidden_vec(&w1, &b1, &w2, &x, nb)
+        },
+        |p, d| {
+            let (w1, b1, w2) = split(p);
+            let (v, (g1, gb, g2)) = hidden_vec_value_and_backward(&w1, &b1, &w2, &x, nb, d);
+            (v, [g1, gb, g2].concat())
+        },
+        |p, d| {
+            let (w1, b1, w2) = split(p);
+            let (g1, gb, g2) = hidden_vec_backward(&w1, &b1, &w2, &x, nb, d);
+            [g1, gb, g2].concat()
+        },
+        |p| {
+            let (w1, b1, w2) = (&p[..2 * nh], &p[2 * nh..3 * nh], &p[3 * nh..]);
+            hidden_vec_dual(w1, b1, w2, &x, nb)
+        },
     );
 }
 

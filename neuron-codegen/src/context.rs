@@ -194,7 +194,15 @@ impl FirstWrites {
 }
 
 impl<'a> Context<'a> {
-    pub fn new(ir: &'a Ir, sig: &'a Signature, act: &'a Activity, names: &'a mut Names) -> Self {
+    /// The context of one expansion; `fused` is the body of the loop whose
+    /// reverse runs inside its forward sweep, if there is one (see `fuse`).
+    pub fn new(
+        ir: &'a Ir,
+        sig: &'a Signature,
+        act: &'a Activity,
+        names: &'a mut Names,
+        fused: Option<BlockId>,
+    ) -> Self {
         let mut c = Context {
             ir,
             sig,
@@ -231,7 +239,7 @@ impl<'a> Context<'a> {
             carry_edges: (TokenStream::new(), TokenStream::new()),
             rows: HashMap::new(),
             mem_tape_names: HashMap::new(),
-            fused: None,
+            fused,
             fused_rev: None,
             fused_slices: TokenStream::new(),
         };
@@ -308,8 +316,11 @@ impl<'a> Context<'a> {
         for (i, inst) in b.insts.iter().enumerate() {
             let m = match inst {
                 Inst::Init { mem, init } => {
-                    // A vec! buffer is not Copy: below the top block it cannot be taped whole.
-                    if b.id != 0 && matches!(init, MemInit::VecRepeat { .. }) {
+                    // A vec! buffer is not Copy: below the top block it
+                    // cannot be taped whole. The fused loop's body needs no
+                    // tape: its reverse runs while the buffer is in scope.
+                    let taped = b.id != 0 && self.fused != Some(b.id);
+                    if taped && matches!(init, MemInit::VecRepeat { .. }) {
                         continue;
                     }
                     *mem

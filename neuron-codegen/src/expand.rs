@@ -155,8 +155,7 @@ fn sweeps<R>(
         fuse::hoist(&mut ir, b);
     }
     let act = activity::analyse(&ir, sig, wrt);
-    let mut cx = Context::new(&ir, sig, &act, &mut names);
-    cx.fused = fused_loop;
+    let mut cx = Context::new(&ir, sig, &act, &mut names, fused_loop);
 
     // Gradient accumulators of the parameters come first, so they get plain names.
     // Each parameter's gradient, and whether it is a scalar.

@@ -177,3 +177,30 @@ fn a_loss_over_a_slice_of_samples_with_its_length_after_the_loop() {
     assert!(body.contains("[0.0 ; 3usize]"), "{body}");
     assert!(!body.contains("Vec :: new"), "{body}");
 }
+
+#[test]
+fn a_vec_buffer_of_the_fused_loop_is_read_again_not_saved() {
+    // The reverse of each iteration runs while `h` is in scope and after its
+    // last write, so the second loop's reverse reads `h[j_1]` itself; only
+    // the ReLU's input (from five loads and four operations) is saved.
+    let out = expand(
+        "fn f(w1: &[f64], b1: &[f64], w2: &[f64], #[no_grad] x: &[f64], nb: usize) -> f64 {
+            let nh = b1.len();
+            let mut total = 0.0;
+            for n in 0..nb {
+                let mut h = vec![0.0; nh];
+                for j in 0..nh { h[j] = relu(x[2 * n] * w1[j] + x[2 * n + 1] * w1[nh + j] + b1[j]); }
+                let mut z = 0.0;
+                for j in 0..nh { z += h[j] * w2[j]; }
+                total += z.tanh();
+            }
+            total
+        }",
+    );
+    let body = fused_body(&out, "f").unwrap_or_else(|| panic!("not fused\n{out}"));
+    assert_eq!(body.matches(". push (").count(), 1, "{body}");
+    assert!(
+        body.contains("d_w2_row [j_1] += d_t_19 * h [j_1] ;"),
+        "{body}"
+    );
+}
