@@ -291,6 +291,13 @@ fn hidden_vec_dual(w1: &[Dual64], b1: &[Dual64], w2: &[Dual64], x: &[f64], nb: u
     total
 }
 
+/// [`hidden_vec`] through its pullback: the unfused sweeps, which allocate
+/// the buffer once too and save what the reverse reads of it.
+#[differentiate]
+fn calls_hidden_vec(w1: &[f64], b1: &[f64], w2: &[f64], #[no_grad] x: &[f64], nb: usize) -> f64 {
+    hidden_vec(w1, b1, w2, x, nb).sin()
+}
+
 #[test]
 fn a_vec_buffer_inside_a_fused_loop() {
     let _ = __neuron_fused_hidden_vec;
@@ -301,6 +308,10 @@ fn a_vec_buffer_inside_a_fused_loop() {
         let (w1, rest) = p.split_at(2 * nh);
         let (b1, w2) = rest.split_at(nh);
         (w1.to_vec(), b1.to_vec(), w2.to_vec())
+    };
+    let dual = |p: &[Dual64]| {
+        let (w1, b1, w2) = (&p[..2 * nh], &p[2 * nh..3 * nh], &p[3 * nh..]);
+        hidden_vec_dual(w1, b1, w2, &x, nb)
     };
     check_scalar(
         "hidden_vec",
@@ -320,10 +331,27 @@ fn a_vec_buffer_inside_a_fused_loop() {
             let (g1, gb, g2) = hidden_vec_backward(&w1, &b1, &w2, &x, nb, d);
             [g1, gb, g2].concat()
         },
+        dual,
+    );
+    check_scalar(
+        "calls_hidden_vec",
+        762,
+        |r| uniform_vec(r, 4 * nh, -1.5, 1.5),
         |p| {
-            let (w1, b1, w2) = (&p[..2 * nh], &p[2 * nh..3 * nh], &p[3 * nh..]);
-            hidden_vec_dual(w1, b1, w2, &x, nb)
+            let (w1, b1, w2) = split(p);
+            calls_hidden_vec(&w1, &b1, &w2, &x, nb)
         },
+        |p, d| {
+            let (w1, b1, w2) = split(p);
+            let (v, (g1, gb, g2)) = calls_hidden_vec_value_and_backward(&w1, &b1, &w2, &x, nb, d);
+            (v, [g1, gb, g2].concat())
+        },
+        |p, d| {
+            let (w1, b1, w2) = split(p);
+            let (g1, gb, g2) = calls_hidden_vec_backward(&w1, &b1, &w2, &x, nb, d);
+            [g1, gb, g2].concat()
+        },
+        |p| dual(p).sin(),
     );
 }
 

@@ -372,8 +372,9 @@ pub fn touches(inst: &Inst, m: MemId) -> bool {
 
 /// Local arrays the forward sweep may declare once, before the top-level
 /// `for` loop whose body (or a block nested in it) declares them, by that
-/// loop's body: a constant initialiser `[c; n]` (or `[c, c, …]`) that the
-/// next instruction to touch the array, a `for var in 0..n` loop, overwrites
+/// loop's body: a constant initialiser `[c; n]` (or `[c, c, …]`, or
+/// `vec![c; n]` with `n` defined before that loop) that the next
+/// instruction to touch the array, a `for var in 0..n` loop, overwrites
 /// element by element before anything reads it. That loop stores `m[var]`
 /// once per iteration (`first_stores`) and does not load from `m`, so what
 /// an earlier iteration of the outer loop left in the array is never read.
@@ -394,11 +395,16 @@ pub fn refilled(ir: &Ir) -> HashMap<BlockId, Vec<MemId>> {
 
 fn refilled_in(ir: &Ir, defs: &Defs, b: &Block, out: &mut Vec<MemId>) {
     for (k, inst) in b.insts.iter().enumerate() {
-        if let Inst::Init {
-            mem,
-            init: MemInit::Verbatim(t),
-        } = inst
-        {
+        if let Inst::Init { mem, init } = inst {
+            // The array's length, as the bound that covers it must be.
+            let len = |hi: ValueId| match init {
+                MemInit::Verbatim(t) => {
+                    int_const(defs, hi).is_some() && int_const(defs, hi) == verbatim_len(t)
+                }
+                // The same value, in scope before the top-level loop.
+                MemInit::VecRepeat { len, .. } => *len == hi && ir.values[hi].block == ir.body.id,
+                _ => false,
+            };
             let next = b.insts[k + 1..].iter().find(|i| touches(i, *mem));
             if let Some(Inst::For {
                 var,
@@ -409,9 +415,7 @@ fn refilled_in(ir: &Ir, defs: &Defs, b: &Block, out: &mut Vec<MemId>) {
                 ..
             }) = next
             {
-                let whole = int_const(defs, *lo) == Some(0)
-                    && int_const(defs, *hi).is_some()
-                    && int_const(defs, *hi) == verbatim_len(t);
+                let whole = int_const(defs, *lo) == Some(0) && len(*hi);
                 let no_loads = body.insts.iter().all(|i| !loads(i, *mem));
                 if whole && no_loads && fills(body, *mem, *var) && ir.mems[*mem].rank == Some(1) {
                     out.push(*mem);

@@ -203,4 +203,14 @@ fn a_vec_buffer_of_the_fused_loop_is_read_again_not_saved() {
         body.contains("d_w2_row [j_1] += d_t_19 * h [j_1] ;"),
         "{body}"
     );
+    // The first loop overwrites `h` whole each sample before anything reads
+    // it, so it is allocated once, before the loop over the samples, in the
+    // fused function and in the pullback a caller gets (see
+    // `unique::refilled`).
+    let pullback = &out[out.find("fn __neuron_forward_f").expect("a pullback")..];
+    for code in [&body[..], pullback] {
+        let buffer = code.find("let mut h = :: std :: vec ! [0.0 ; nh] ;");
+        let samples = code.find("for n in 0 .. nb");
+        assert!(buffer.is_some() && buffer < samples, "{code}");
+    }
 }
