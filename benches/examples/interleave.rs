@@ -93,6 +93,7 @@ fn main() {
                 variant("hand_ieee", call(network::hand_ieee_on)),
                 variant("generated", call(network::generated)),
                 variant("generated_skip", call(network::generated_skip)),
+                variant("generated_sized", call(network::generated_sized)),
             ]
         }
         "rnn" => vec![

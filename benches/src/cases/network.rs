@@ -88,6 +88,36 @@ network_loss_fn!(
     ::neuron::differentiate(skip_inactive)
 );
 
+/// [`network_loss`] with its sizes read off its arguments, as a network
+/// whose width is a setting is written: the hidden layer is `b1.len()` wide,
+/// in a `vec!` buffer per sample, and the batch is `labels.len()` long.
+#[::neuron::differentiate]
+pub fn network_loss_sized(
+    w1: &[f64],
+    b1: &[f64],
+    w2: &[f64],
+    b2: &[f64],
+    #[no_grad] x: &[f64],
+    labels: &[usize],
+) -> f64 {
+    let nh = b1.len();
+    let mut total = 0.0;
+    for n in 0..labels.len() {
+        let mut h = vec![0.0; nh];
+        for j in 0..nh {
+            h[j] = ::neuron::relu(x[2 * n] * w1[j] + x[2 * n + 1] * w1[nh + j] + b1[j]);
+        }
+        let mut z = [b2[0], b2[1], b2[2]];
+        for j in 0..nh {
+            for k in 0..3 {
+                z[k] += h[j] * w2[j * 3 + k];
+            }
+        }
+        total += cross_entropy(z, labels[n]);
+    }
+    total / labels.len() as f64
+}
+
 /// The same function over any [`Real`] (data stays `f64`).
 pub fn network_loss_generic<S: Real>(
     w1: &[S],
@@ -311,6 +341,11 @@ pub fn generated_skip(i: &Inputs, d_output: f64) -> Grad {
     network_loss_skip_backward(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels, d_output)
 }
 
+/// The generated backward pass of [`network_loss_sized`].
+pub fn generated_sized(i: &Inputs, d_output: f64) -> Grad {
+    network_loss_sized_backward(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels, d_output)
+}
+
 /// [`hand`] on [`Inputs`].
 pub fn hand_on(i: &Inputs, d_output: f64) -> Grad {
     hand(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels, d_output)
@@ -369,6 +404,20 @@ mod tests {
         assert_close("echidna", &echidna(&i), &h, 1e-13);
         // Rounding eps * |L| / h ~ 4e-11 plus truncation h^2/6 * |L'''|.
         assert_close("finite_diff", &finite_diff(&i), &h, 1e-7);
+    }
+
+    #[test]
+    fn generated_sized_matches_hand() {
+        let i = inputs();
+        let l = network_loss_sized(&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels);
+        assert!((l - loss_on(&i)).abs() <= 1e-14 * l.abs(), "{l}");
+        let h = flat(hand_on(&i, 1.0));
+        assert_close(
+            "generated_sized",
+            &flat(generated_sized(&i, 1.0)),
+            &h,
+            1e-13,
+        );
     }
 
     #[test]
