@@ -4,6 +4,8 @@
 //! pass panic, as the function itself does; a longer one is read only where
 //! the function reads it.
 
+// The forward functions index in range loops: the form the macro reads.
+#![allow(clippy::needless_range_loop)]
 mod common;
 
 use common::*;
@@ -140,4 +142,53 @@ fn rows_whose_stride_is_a_length_give_the_exact_gradient() {
     let x = [1.0, -2.0, 3.0];
     assert!(catch_unwind(|| len_layer(&[0.5; 5], &x, 2)).is_err());
     assert!(catch_unwind(|| len_layer_backward(&[0.5; 5], &x, 2, 1.0)).is_err());
+}
+
+/// Each `h[j]` read in every iteration of the loop over `k`: its adjoint is
+/// summed in a scalar taken from `d_h[j]` before that loop, and only when it
+/// runs (see `reverse::hold_elements`).
+#[differentiate]
+fn outer_reads(h: &[f64], w: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for j in 0..n {
+        for k in 0..w.len() {
+            s += (h[j] * w[k]).sin();
+        }
+    }
+    s
+}
+
+fn outer_reads_dual(h: &[Dual64], w: &[Dual64], n: usize) -> Dual64 {
+    let mut s = c(0.0);
+    for j in 0..n {
+        for k in 0..w.len() {
+            s += (h[j] * w[k]).sin();
+        }
+    }
+    s
+}
+
+#[test]
+fn an_element_held_over_a_loop_that_does_not_run_is_not_read() {
+    // No `w`: the inner loop reads no `h[j]`, even past `h`'s end.
+    assert_eq!(outer_reads(&[], &[], 3), 0.0);
+    assert_eq!(outer_reads_backward(&[], &[], 3, 1.0), (vec![], vec![]));
+    // Three `h`, two used, and four `w`.
+    check_scalar(
+        "outer_reads",
+        551,
+        |r| uniform_vec(r, 7, -1.5, 1.5),
+        |p| outer_reads(&p[..3], &p[3..], 2),
+        |p, d| {
+            let (v, (dh, dw)) = outer_reads_value_and_backward(&p[..3], &p[3..], 2, d);
+            (v, [dh, dw].concat())
+        },
+        |p, d| {
+            let (dh, dw) = outer_reads_backward(&p[..3], &p[3..], 2, d);
+            [dh, dw].concat()
+        },
+        |p| outer_reads_dual(&p[..3], &p[3..], 2),
+    );
+    let (dh, _) = outer_reads_backward(&[0.5, -1.0, 2.0], &[0.3, 0.7], 2, 1.0);
+    assert_eq!(dh[2], 0.0);
 }

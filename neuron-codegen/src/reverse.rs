@@ -997,8 +997,11 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
                 body,
                 RowSweep::Reverse { any_bound: true },
             );
+            let held = hold_elements(cx, *var, *lo, *hi, *inclusive, body);
             let inner = block(cx, body, quote!());
+            let (take, give) = release_elements(cx, held, &inner);
             let slices = take_rows(cx, rows, &inner);
+            let slices = quote!(#take #slices);
             let runs = guard(cx, *hi);
             if inner.is_empty() {
                 return inner;
@@ -1021,7 +1024,7 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             }
             // One statement: `chunk` must not put a slice, a borrow, in
             // another chunk than the loop that uses it.
-            guarded(runs, quote!(#slices for #var in #range { #inner }))
+            guarded(runs, quote!(#slices for #var in #range { #inner } #give))
         }
         Inst::While { body, count, .. } => {
             let inner = block(cx, body, quote!());
@@ -1089,6 +1092,97 @@ fn carries(cx: &mut Context, var: ValueId, body: &Block) -> Vec<Carry> {
         out.push(carry);
     }
     out
+}
+
+/// The adjoint elements the reverse of `for var in 0..hi` adds to in every
+/// iteration, held in a scalar for the loop's duration: an active array the
+/// body reads only as `m[i]`, loads directly in it at one index value `i`
+/// defined outside the loop (the output layer's `h[j]` in its loop over
+/// classes `k`). Written `d_m[i] += …` in each iteration, the element is
+/// loaded and stored every time: the compiler cannot tell `d_m` from the
+/// other gradients the loop writes. Summed in a scalar that starts from the
+/// element and is stored back after the loop, the additions are the same,
+/// in the same order. The loop must run (a literal bound of at least 1, or
+/// the caller's `guard`), so that the element exists. Registers the
+/// scalars in `cx.scalar_elements`.
+fn hold_elements(
+    cx: &mut Context,
+    var: ValueId,
+    lo: ValueId,
+    hi: ValueId,
+    inclusive: bool,
+    body: &Block,
+) -> Vec<(MemId, ValueId, syn::Ident)> {
+    let runs = match (cx.literal_index(&[lo]), cx.literal_index(&[hi])) {
+        (Some(l), Some(h)) => l == [0] && h[0] >= 1,
+        (Some(l), None) => l == [0],
+        _ => false,
+    };
+    if inclusive || !runs {
+        return Vec::new();
+    }
+    let inside = all_defined(body);
+    let mut index_of: HashMap<MemId, Vec<ValueId>> = HashMap::new();
+    for inst in &body.insts {
+        if let Inst::Load { dst, mem, index } = inst {
+            let seen = index_of.entry(*mem).or_default();
+            match index[..] {
+                [i] if cx.active(*dst) && !cx.only_contributions.contains(dst) => {
+                    if !seen.contains(&i) {
+                        seen.push(i);
+                    }
+                }
+                // Some load that must keep its own reverse.
+                _ => seen.extend([var, var]),
+            }
+        }
+    }
+    let mut other = HashSet::new();
+    crate::rows::touched_otherwise(body, true, &mut other);
+    let mut held: Vec<(MemId, ValueId)> = index_of
+        .into_iter()
+        .filter_map(|(m, indices)| match indices[..] {
+            [i] if i != var
+                && !inside.contains(&i)
+                && !other.contains(&m)
+                && cx.active_mem(m)
+                && !cx.scalar_elements.contains_key(&(m, i)) =>
+            {
+                Some((m, i))
+            }
+            _ => None,
+        })
+        .collect();
+    held.sort();
+    held.into_iter()
+        .map(|(m, i)| {
+            let d = cx.adj_mem(m);
+            let s = cx.names.fresh(&format!("{d}_{}", cx.ir.values[i].name));
+            cx.scalar_elements.insert((m, i), s.clone());
+            (m, i, s)
+        })
+        .collect()
+}
+
+/// Unregisters the scalars of [`hold_elements`], and returns the `let`s that
+/// take the elements `inner` (the loop's reverse) adds to and the stores
+/// that give them back.
+fn release_elements(
+    cx: &mut Context,
+    held: Vec<(MemId, ValueId, syn::Ident)>,
+    inner: &TokenStream,
+) -> (TokenStream, TokenStream) {
+    let (mut take, mut give) = (TokenStream::new(), TokenStream::new());
+    for (m, i, s) in held {
+        cx.scalar_elements.remove(&(m, i));
+        if mentions(inner, &s) {
+            let d = cx.adj_mem(m);
+            let idx = cx.index_path(&[i]);
+            take.extend(quote!(let mut #s = #d #idx;));
+            give.extend(quote!(#d #idx = #s;));
+        }
+    }
+    (take, give)
 }
 
 /// One carried neighbour pair of a fused loop (see `carries`): the scalars

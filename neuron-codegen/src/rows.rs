@@ -355,7 +355,7 @@ fn def_of(b: &Block, v: ValueId) -> Option<(&Op, &[ValueId])> {
 /// Arrays `b` uses other than by a load directly in it (`top`) or by its
 /// length: stores, copies, calls, and loads in nested blocks. (A length
 /// read, `x.len()`, leaves the array free to be read through a row.)
-fn touched_otherwise(b: &Block, top: bool, out: &mut HashSet<MemId>) {
+pub(crate) fn touched_otherwise(b: &Block, top: bool, out: &mut HashSet<MemId>) {
     for inst in &b.insts {
         let len = matches!(inst, Inst::Def { op: Op::Len(_), .. });
         if !(len || top && matches!(inst, Inst::Load { .. })) {
