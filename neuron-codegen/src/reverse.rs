@@ -1113,12 +1113,7 @@ fn hold_elements(
     inclusive: bool,
     body: &Block,
 ) -> Vec<(MemId, ValueId, syn::Ident)> {
-    let runs = match (cx.literal_index(&[lo]), cx.literal_index(&[hi])) {
-        (Some(l), Some(h)) => l == [0] && h[0] >= 1,
-        (Some(l), None) => l == [0],
-        _ => false,
-    };
-    if inclusive || !runs {
+    if crate::rows::from_zero(cx, lo, hi, inclusive).is_none() {
         return Vec::new();
     }
     let inside = all_defined(body);

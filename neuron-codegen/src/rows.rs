@@ -60,10 +60,9 @@ pub(crate) fn row_slices(
         RowSweep::Reverse { any_bound } => (true, any_bound),
     };
     // The row's length: a literal, or (`any_bound`) the loop's bound.
-    let (n, len) = match (cx.literal_index(&[lo]), cx.literal_index(&[hi])) {
-        _ if inclusive => return Vec::new(),
-        (Some(l), Some(h)) if l == [0] && h[0] >= 1 => (cx.val(hi), Some(h[0])),
-        (Some(l), None) if l == [0] && any_bound => (cx.val(hi), None),
+    let (n, len) = match from_zero(cx, lo, hi, inclusive) {
+        Some(Some(h)) => (cx.val(hi), Some(h)),
+        Some(None) if any_bound => (cx.val(hi), None),
         _ => return Vec::new(),
     };
     let inside: HashSet<ValueId> = all_defined(body);
@@ -148,6 +147,24 @@ pub(crate) fn row_slices(
         });
     }
     out
+}
+
+/// For `for _ in lo..hi` (`..=` if `inclusive`) from a literal 0: its
+/// literal bound, if at least 1 (`Some(Some(n))`), or `Some(None)` for a
+/// bound known only at run time, under which the caller must `guard` what
+/// assumes the loop runs; `None` for any other loop.
+pub(crate) fn from_zero(
+    cx: &Context,
+    lo: ValueId,
+    hi: ValueId,
+    inclusive: bool,
+) -> Option<Option<u64>> {
+    match (cx.literal_index(&[lo]), cx.literal_index(&[hi])) {
+        _ if inclusive => None,
+        (Some(l), Some(h)) if l == [0] && h[0] >= 1 => Some(Some(h[0])),
+        (Some(l), None) if l == [0] => Some(None),
+        _ => None,
+    }
 }
 
 /// The sweep `row_slices` takes rows for. The forward sweep's loops take
