@@ -206,8 +206,8 @@ fn a_caller_of_a_fused_function() {
 }
 
 /// An inner loop whose bounds are known only at run time: its tapes are
-/// `Vec`s, emptied after each fused iteration so that the next one's pushes
-/// line up with its loop variable, at which its reverse reads them.
+/// `Vec`s, sized to the loop before it in each fused iteration and written
+/// and read at its loop variable.
 #[differentiate]
 fn nested_tapes(w: &[f64], x: [f64; 4]) -> f64 {
     let mut total = 0.0;

@@ -468,7 +468,8 @@ fn defined_mems(b: &Block) -> Vec<MemId> {
 }
 
 /// `tape.reserve(n)` before a loop for each heap tape its body pushes to,
-/// so a runtime-bounded loop allocates once rather than growing.
+/// so a runtime-bounded loop allocates once rather than growing, and
+/// `tape.resize(n, zero)` for each it writes at the loop's slot.
 fn reserve(cx: &mut Context, body: &Block, range: &TokenStream) -> TokenStream {
     if cx.tape_size(body.id).is_some() {
         return quote!();
@@ -477,7 +478,11 @@ fn reserve(cx: &mut Context, body: &Block, range: &TokenStream) -> TokenStream {
     for v in reverse::defined_values(body) {
         if cx.taped.contains(&v) {
             let t = cx.tape(v);
-            out.extend(quote!(#t.reserve((#range).size_hint().0);));
+            let ty = cx.ir.values[v].ty;
+            out.extend(match value_tape_by_slot(cx, body.id, ty) {
+                Some(zero) => quote!(#t.resize((#range).size_hint().0, #zero);),
+                None => quote!(#t.reserve((#range).size_hint().0);),
+            });
         }
     }
     for m in defined_mems(body) {
@@ -525,11 +530,30 @@ fn save(cx: &mut Context, b: BlockId, inst: &Inst) -> TokenStream {
     }
     let t = cx.tape(dst);
     let v = &cx.ir.values[dst].name;
-    if value_tape_by_counter(cx, b, cx.ir.values[dst].ty) {
+    let ty = cx.ir.values[dst].ty;
+    if value_tape_by_counter(cx, b, ty) || value_tape_by_slot(cx, b, ty).is_some() {
         let c = cx.tape_slot(b);
         quote!(#t[#c] = #v;)
     } else {
         quote!(#t.push(#v);)
+    }
+}
+
+/// The zero a `Vec` tape of block `b` for values of type `ty` is sized with
+/// before the loop, if it is written at the loop's slot (see
+/// `Context::tape_slot`) rather than pushed to: a loop up to a run-time
+/// bound that runs once per call or per fused iteration. A push keeps the
+/// length in memory and checks the capacity on every iteration; a store at
+/// the slot of a tape of the loop's length does neither.
+fn value_tape_by_slot(cx: &Context, b: BlockId, ty: Ty) -> Option<TokenStream> {
+    if cx.tape_size(b).is_some() || cx.counts(b) {
+        return None;
+    }
+    match ty {
+        Ty::Float | Ty::Any => Some(quote!(0.0)),
+        Ty::Int => Some(quote!(0)),
+        Ty::Bool => Some(quote!(false)),
+        Ty::Snapshot | Ty::Pullback => None,
     }
 }
 
@@ -751,7 +775,10 @@ fn clear_nested_tapes(cx: &mut Context, fused: BlockId) -> TokenStream {
     let mut out = TokenStream::new();
     for v in values {
         let (b, ty) = (cx.ir.values[v].block, cx.ir.values[v].ty);
-        if nested(cx, b) && ty != Ty::Pullback && !value_tape_by_counter(cx, b, ty) {
+        // A tape written at its loop's slot is sized again by the next
+        // iteration (see `value_tape_by_slot`).
+        let by_slot = value_tape_by_slot(cx, b, ty).is_some();
+        if nested(cx, b) && ty != Ty::Pullback && !value_tape_by_counter(cx, b, ty) && !by_slot {
             let t = cx.tape(v);
             out.extend(quote!(#t.clear();));
         }

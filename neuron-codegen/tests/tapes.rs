@@ -32,13 +32,17 @@ fn a_lower_bound_other_than_zero_is_subtracted() {
 
 #[test]
 fn a_top_level_loop_up_to_a_run_time_bound_reads_its_tape_at_the_loop_variable() {
-    // The tape is a `Vec` with one push per iteration, so the reverse finds
-    // iteration `i`'s value at slot `i`, as under a literal bound.
+    // The tape is a `Vec` sized to the loop before it and written at slot
+    // `i`, where the reverse finds iteration `i`'s value, as under a literal
+    // bound: no counter, and no push with its capacity check.
     let out = expand(
         "fn f(x: &[f64], n: usize) -> f64 { let mut p = 1.0; for i in 0..n { p = p * x[i].sin(); } p }",
     );
     let (forward, reverse) = sweeps(&out, "f");
-    assert!(forward.contains("tape_t . push (t) ;"), "{forward}");
+    let sized = "tape_t . resize ((0 .. n) . size_hint () . 0 , 0.0) ;";
+    assert!(forward.contains(sized), "{forward}");
+    assert!(forward.contains("tape_t [i as usize] = t ;"), "{forward}");
+    assert!(!forward.contains("push"), "{forward}");
     assert!(reverse.contains("[i as usize]"), "{reverse}");
     assert!(!out.contains("tape_len"), "{out}");
 }
