@@ -623,10 +623,11 @@ impl<'a> Context<'a> {
     /// with literal bounds at the top level or directly inside a fused loop
     /// (whose tapes' fixed size the compiler sees `var - lo` is below, so
     /// the store and the load need no bounds check), and a loop up to a
-    /// run-time bound with no other loop around it (its `Vec` tapes get one
-    /// push per iteration). Ascending, because the `Vec` tapes (array
-    /// copies, snapshots) are pushed in iteration order and read at the same
-    /// slot. Any other block counts its iterations.
+    /// run-time bound with no other loop around it (its `Vec` tapes are
+    /// sized to the loop before it, see `emit::value_tape_by_slot`).
+    /// Ascending, because the `Vec` tapes of other values (array copies,
+    /// snapshots) are pushed in iteration order and read at the same slot.
+    /// Any other block counts its iterations.
     pub fn tape_slot(&mut self, b: BlockId) -> TokenStream {
         if let Some(slot) = self.loop_slot(b) {
             return slot;
@@ -663,9 +664,9 @@ impl<'a> Context<'a> {
     }
 
     /// Whether the loop whose body is `b` runs once per call, or once per
-    /// iteration of the fused loop (whose nested tapes are emptied after
-    /// each iteration, see `emit::clear_nested_tapes`): no loop encloses
-    /// it but those.
+    /// iteration of the fused loop (whose nested tapes start over each
+    /// iteration, see `emit::clear_nested_tapes`): no loop encloses it but
+    /// those.
     fn runs_once(&self, b: BlockId) -> bool {
         for (block, kind) in self.ir.enclosing(b).into_iter().skip(1) {
             if self.fused == Some(block) {

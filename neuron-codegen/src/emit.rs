@@ -530,8 +530,7 @@ fn save(cx: &mut Context, b: BlockId, inst: &Inst) -> TokenStream {
     }
     let t = cx.tape(dst);
     let v = &cx.ir.values[dst].name;
-    let ty = cx.ir.values[dst].ty;
-    if value_tape_by_counter(cx, b, ty) || value_tape_by_slot(cx, b, ty).is_some() {
+    if value_tape_indexed(cx, b, cx.ir.values[dst].ty) {
         let c = cx.tape_slot(b);
         quote!(#t[#c] = #v;)
     } else {
@@ -549,6 +548,12 @@ fn value_tape_by_slot(cx: &Context, b: BlockId, ty: Ty) -> Option<TokenStream> {
     if cx.tape_size(b).is_some() || cx.counts(b) {
         return None;
     }
+    zero(ty)
+}
+
+/// The zero a tape of values of type `ty` is filled with before it is
+/// written, if the type has one.
+fn zero(ty: Ty) -> Option<TokenStream> {
     match ty {
         Ty::Float | Ty::Any => Some(quote!(0.0)),
         Ty::Int => Some(quote!(0)),
@@ -558,10 +563,18 @@ fn value_tape_by_slot(cx: &Context, b: BlockId, ty: Ty) -> Option<TokenStream> {
 }
 
 /// Whether the tape of block `b` for values of type `ty` is a fixed-size
-/// array written and read at the block's counter; otherwise it is a `Vec`,
-/// pushed to (and read by counter, or popped for pullbacks).
+/// array written and read at the block's counter; otherwise it is a `Vec`
+/// (see [`value_tape_indexed`]).
 fn value_tape_by_counter(cx: &Context, b: BlockId, ty: Ty) -> bool {
     cx.tape_size(b).is_some() && !matches!(ty, Ty::Snapshot | Ty::Pullback)
+}
+
+/// Whether the tape of block `b` for values of type `ty` is written at an
+/// index (`Context::tape_slot`): a fixed-size array, or a `Vec` sized before
+/// its loop; otherwise it is a `Vec` pushed to (and read by counter, or
+/// popped for pullbacks).
+fn value_tape_indexed(cx: &Context, b: BlockId, ty: Ty) -> bool {
+    value_tape_by_counter(cx, b, ty) || value_tape_by_slot(cx, b, ty).is_some()
 }
 
 /// The same for the per-iteration copies of memory object `m`, defined in `b`.
@@ -775,10 +788,9 @@ fn clear_nested_tapes(cx: &mut Context, fused: BlockId) -> TokenStream {
     let mut out = TokenStream::new();
     for v in values {
         let (b, ty) = (cx.ir.values[v].block, cx.ir.values[v].ty);
-        // A tape written at its loop's slot is sized again by the next
-        // iteration (see `value_tape_by_slot`).
-        let by_slot = value_tape_by_slot(cx, b, ty).is_some();
-        if nested(cx, b) && ty != Ty::Pullback && !value_tape_by_counter(cx, b, ty) && !by_slot {
+        // A tape written at an index starts over by itself: a `Vec` one is
+        // sized again by the next iteration (see `value_tape_by_slot`).
+        if nested(cx, b) && ty != Ty::Pullback && !value_tape_indexed(cx, b, ty) {
             let t = cx.tape(v);
             out.extend(quote!(#t.clear();));
         }
@@ -804,12 +816,7 @@ pub fn tapes(cx: &mut Context) -> TokenStream {
     for v in taped {
         let value = &cx.ir.values[v];
         let b = value.block;
-        let zero = match value.ty {
-            Ty::Float | Ty::Any => Some(quote!(0.0)),
-            Ty::Int => Some(quote!(0)),
-            Ty::Bool => Some(quote!(false)),
-            Ty::Snapshot | Ty::Pullback => None,
-        };
+        let zero = zero(value.ty);
         let t = cx.tape(v);
         let init = tape_init(cx.tape_size(b), zero);
         out.extend(quote!(let mut #t = #init;));
