@@ -1117,30 +1117,25 @@ fn hold_elements(
         return Vec::new();
     }
     let inside = all_defined(body);
-    let mut index_of: HashMap<MemId, Vec<ValueId>> = HashMap::new();
-    for inst in &body.insts {
-        if let Inst::Load { dst, mem, index } = inst {
-            let seen = index_of.entry(*mem).or_default();
-            match index[..] {
-                [i] if cx.active(*dst) && !cx.only_contributions.contains(dst) => {
-                    if !seen.contains(&i) {
-                        seen.push(i);
-                    }
-                }
-                // Some load that must keep its own reverse.
-                _ => seen.extend([var, var]),
+    // Every load of `m` adds its adjoint to the element, as `s += d`.
+    let plain = |m: MemId| {
+        body.insts.iter().all(|inst| match inst {
+            Inst::Load { dst, mem, index } if *mem == m => {
+                index.len() == 1 && cx.active(*dst) && !cx.only_contributions.contains(dst)
             }
-        }
-    }
+            _ => true,
+        })
+    };
     let mut other = HashSet::new();
     crate::rows::touched_otherwise(body, true, &mut other);
-    let mut held: Vec<(MemId, ValueId)> = index_of
+    let mut held: Vec<(MemId, ValueId)> = crate::rows::load_indices(body)
         .into_iter()
         .filter_map(|(m, indices)| match indices[..] {
             [i] if i != var
                 && !inside.contains(&i)
                 && !other.contains(&m)
                 && cx.active_mem(m)
+                && plain(m)
                 && !cx.scalar_elements.contains_key(&(m, i)) =>
             {
                 Some((m, i))

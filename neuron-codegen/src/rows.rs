@@ -184,17 +184,7 @@ const SHORT_ROW: u64 = 8;
 /// only by loads of its own, each with the index values it reads them at,
 /// in order: the candidates for row slices and carries.
 pub(crate) fn read_only_rows(cx: &Context, body: &Block) -> Vec<(MemId, Vec<ValueId>)> {
-    let mut index_of: HashMap<MemId, Vec<ValueId>> = HashMap::new();
-    for inst in &body.insts {
-        if let Inst::Load { mem, index, .. } = inst {
-            if let [i] = index[..] {
-                let seen = index_of.entry(*mem).or_default();
-                if !seen.contains(&i) {
-                    seen.push(i);
-                }
-            }
-        }
-    }
+    let index_of = load_indices(body);
     let mut other = HashSet::new();
     touched_otherwise(body, true, &mut other);
     let mut out: Vec<(MemId, Vec<ValueId>)> = index_of
@@ -209,6 +199,23 @@ pub(crate) fn read_only_rows(cx: &Context, body: &Block) -> Vec<(MemId, Vec<Valu
         .collect();
     out.sort();
     out
+}
+
+/// For each array `body` loads from directly at a single index, the
+/// distinct index values, in order.
+pub(crate) fn load_indices(body: &Block) -> HashMap<MemId, Vec<ValueId>> {
+    let mut index_of: HashMap<MemId, Vec<ValueId>> = HashMap::new();
+    for inst in &body.insts {
+        if let Inst::Load { mem, index, .. } = inst {
+            if let [i] = index[..] {
+                let seen = index_of.entry(*mem).or_default();
+                if !seen.contains(&i) {
+                    seen.push(i);
+                }
+            }
+        }
+    }
+    index_of
 }
 
 /// Whether parameter array `m`'s type fixes its length (`[f64; 64]`,
@@ -257,7 +264,8 @@ pub(crate) fn take_rows(cx: &mut Context, rows: Vec<RowLets>, inner: &TokenStrea
 /// The condition under which a loop over `0..hi` whose rows were taken with
 /// `any_bound` runs, `hi > 0`, when `hi` is not a literal: its row slices
 /// are taken only then, since with no iteration a slice `&x[1..1 + hi]`
-/// could be out of range where the loop reads nothing.
+/// could be out of range where the loop reads nothing. (The elements
+/// `reverse::hold_elements` takes before a loop are guarded the same way.)
 pub(crate) fn guard(cx: &Context, hi: ValueId) -> Option<TokenStream> {
     if cx.literal_index(&[hi]).is_some() {
         return None;
