@@ -3,7 +3,8 @@
 //! an early return in the consumer loop, a branch in it, the pair inside a
 //! `while` body, a third loop that reads the array too (no jam), a chain of
 //! two pairs with a buffer in a branch, and a caller of all of them (their
-//! unfused sweeps). Each against num-dual and central differences.
+//! unfused sweeps); and a pair over a length known only at run time, which
+//! may be 0. Each against num-dual and central differences.
 
 #![allow(clippy::needless_range_loop, clippy::assign_op_pattern)]
 mod common;
@@ -281,3 +282,84 @@ case!(
     },
     906
 );
+
+/// The pair over a run-time length, `n = w.len()`, into a `vec!` buffer,
+/// the first loop ending in a ReLU (whose reverse takes the next loop's sum
+/// only where the unit is on, see `jam::gate`). Jammed whatever `n` is.
+#[differentiate]
+fn sized(w: &[f64], v: &[f64], x: f64) -> f64 {
+    let n = w.len();
+    let mut h = vec![0.0; n];
+    for j in 0..n {
+        h[j] = neuron::relu(w[j] * x - 0.1);
+    }
+    let mut s = x * 0.5;
+    for k in 0..n {
+        s += h[k] * v[k] + h[k].sin();
+    }
+    s
+}
+fn sized_dual(w: &[Dual64], v: &[Dual64], x: Dual64) -> Dual64 {
+    let n = w.len();
+    let mut h = vec![c(0.0); n];
+    for j in 0..n {
+        h[j] = dmax(w[j] * x - 0.1, c(0.0));
+    }
+    let mut s = x * 0.5;
+    for k in 0..n {
+        s += h[k] * v[k] + h[k].sin();
+    }
+    s
+}
+
+/// [`sized`] through its pullback.
+#[differentiate]
+fn calls_sized(w: &[f64], v: &[f64], x: f64) -> f64 {
+    sized(w, v, x).cos()
+}
+
+#[test]
+fn a_pair_over_a_run_time_length() {
+    for (name, seed, outer) in [("sized", 907, false), ("calls_sized", 908, true)] {
+        let f = |p: &[f64]| match outer {
+            false => sized(&p[..4], &p[4..8], p[8]),
+            true => calls_sized(&p[..4], &p[4..8], p[8]),
+        };
+        let flat = |(dw, dv, dx): (Vec<f64>, Vec<f64>, f64)| [dw, dv, vec![dx]].concat();
+        let vab = |p: &[f64], d: f64| {
+            let (value, grads) = match outer {
+                false => sized_value_and_backward(&p[..4], &p[4..8], p[8], d),
+                true => calls_sized_value_and_backward(&p[..4], &p[4..8], p[8], d),
+            };
+            (value, flat(grads))
+        };
+        let back = |p: &[f64], d: f64| {
+            flat(match outer {
+                false => sized_backward(&p[..4], &p[4..8], p[8], d),
+                true => calls_sized_backward(&p[..4], &p[4..8], p[8], d),
+            })
+        };
+        let dual = |p: &[Dual64]| {
+            let s = sized_dual(&p[..4], &p[4..8], p[8]);
+            if outer {
+                s.cos()
+            } else {
+                s
+            }
+        };
+        check_scalar(
+            name,
+            seed,
+            |r| uniform_vec(r, 9, -1.5, 1.5),
+            f,
+            vab,
+            back,
+            dual,
+        );
+    }
+    // No units: nothing to slice, and only `x * 0.5` left.
+    assert_eq!(sized_backward(&[], &[], 0.7, 2.0), (vec![], vec![], 1.0));
+    let (value, grads) = calls_sized_value_and_backward(&[], &[], 0.7, 1.0);
+    assert_eq!(value, 0.35_f64.cos());
+    assert_eq!(grads, (vec![], vec![], -0.5 * 0.35_f64.sin()));
+}

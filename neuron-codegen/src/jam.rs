@@ -13,7 +13,11 @@
 //! The reverse sweep is that of the forward sweep reordered: the
 //! instructions between the loops move before the first (they may not use
 //! what it writes), and the two loops fuse into one, which is sound because
-//! an iteration of one depends on no other iteration of the other.
+//! an iteration of one depends on no other iteration of the other. The
+//! ranges match when their bounds are equal literals or the same value
+//! (`0..nh` twice, `nh = b1.len()`): a value is defined once, so both loops
+//! run as often. A bound known only at run time may be 0; the jammed loop's
+//! rows are then taken under `if nh > 0`, as any loop's (see `rows::guard`).
 //!
 //! When the first loop ends in a ReLU, the second's sum into the unit's
 //! adjoint can move inside the ReLU's branch (see [`gate`]).
@@ -59,7 +63,7 @@ pub fn plan(cx: &Context, b: &Block) -> Vec<Jam> {
 }
 
 /// The arrays loop `first` of `b` passes to loop `second`, if their
-/// reverses can run as one: the same literal range, ascending; no call in
+/// reverses can run as one: the same range (see `same_bound`), ascending; no call in
 /// either; what lies between them independent of the first; and every
 /// memory object both touch a local array the first fills (`m[var] = …`,
 /// see `unique::first_stores`) and the second only reads at its own
@@ -88,8 +92,10 @@ fn passed(cx: &Context, b: &Block, first: usize, second: usize) -> Option<Vec<Me
     else {
         return None;
     };
-    let range = |lo, hi| Some((cx.literal_index(&[lo])?, cx.literal_index(&[hi])?));
-    if range(*la, *ha)? != range(*lc, *hc)? || cx.fused == Some(ba.id) || cx.fused == Some(bc.id) {
+    if !same_bound(cx, *la, *lc) || !same_bound(cx, *ha, *hc) {
+        return None;
+    }
+    if cx.fused == Some(ba.id) || cx.fused == Some(bc.id) {
         return None;
     }
     let named = |v: &ValueId| cx.ir.values[*v].name != "_";
@@ -124,6 +130,14 @@ fn passed(cx: &Context, b: &Block, first: usize, second: usize) -> Option<Vec<Me
             && read_at(bc, m, *vc)
     };
     (!shared.is_empty() && shared.iter().all(|m| handed(*m))).then_some(shared)
+}
+
+/// Whether loop bounds `a` and `b` are the same number: equal literals, or
+/// one value (`nh` in `for j in 0..nh` twice), which, defined once, is the
+/// same in both loops of a block.
+fn same_bound(cx: &Context, a: ValueId, b: ValueId) -> bool {
+    a == b
+        || matches!((cx.literal_index(&[a]), cx.literal_index(&[b])), (Some(x), Some(y)) if x == y)
 }
 
 /// A ReLU at the end of a jam's first loop (see [`gate`]): the handed
@@ -293,6 +307,33 @@ mod tests {
                 s
             }
         }));
+    }
+
+    #[test]
+    fn loops_up_to_the_same_run_time_bound() {
+        assert!(jammed(quote! {
+            fn f(w: &[f64], v: &[f64], x: f64) -> f64 {
+                let n = w.len();
+                let mut h = vec![0.0; n];
+                for j in 0..n { h[j] = (w[j] * x).tanh(); }
+                let mut s = x * 0.5;
+                for k in 0..n { s += h[k] * v[k]; }
+                s.sin()
+            }
+        }));
+        // Two reads of a length are two values, which the jam does not
+        // compare; nor does it know `m` from `n`.
+        for second in [quote!(w.len()), quote!(m)] {
+            assert!(!jammed(quote! {
+                fn f(w: &[f64], v: &[f64], x: f64, m: usize) -> f64 {
+                    let mut h = vec![0.0; w.len()];
+                    for j in 0..w.len() { h[j] = (w[j] * x).tanh(); }
+                    let mut s = x * 0.5;
+                    for k in 0..#second { s += h[k] * v[k]; }
+                    s.sin()
+                }
+            }));
+        }
     }
 
     #[test]

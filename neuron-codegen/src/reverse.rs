@@ -1326,7 +1326,7 @@ fn jam_rev_as(
             *hi,
             false,
             body,
-            RowSweep::Reverse { any_bound: false },
+            RowSweep::Reverse { any_bound: true },
         );
         let (inner, sunk) = match &gated {
             Some(s) if v == *vc => split_rev(cx, body, s),
@@ -1365,13 +1365,16 @@ fn jam_rev_as(
     if parts.is_empty() {
         return Some(parts);
     }
+    // A run-time bound may be 0: the rows are taken only if the loop runs.
+    let runs = guard(cx, *hi);
     let (lo, hi) = (cx.val(*lo), cx.val(*hi));
     let name = if mentions(&parts, &var) {
         quote!(#var)
     } else {
         quote!(_)
     };
-    Some(quote!({ #slices for #name in (#lo..#hi).rev() { #scalars #parts } }))
+    let looped = quote!(#slices for #name in (#lo..#hi).rev() { #scalars #parts });
+    Some(guarded(runs, looped))
 }
 
 /// Whether, under `skip_inactive`, the reverse of jammed next loop `bc`

@@ -181,8 +181,10 @@ fn a_loss_over_a_slice_of_samples_with_its_length_after_the_loop() {
 #[test]
 fn a_vec_buffer_of_the_fused_loop_is_read_again_not_saved() {
     // The reverse of each iteration runs while `h` is in scope and after its
-    // last write, so the second loop's reverse reads `h[j_1]` itself; only
-    // the ReLU's input (from five loads and four operations) is saved.
+    // last write, so the second loop's reverse reads `h[j]` itself; only
+    // the ReLU's input (from five loads and four operations) is saved. The
+    // two loops share the bound `nh`, so their reverses run as one (see
+    // `jam`), and `d_h` is a scalar, not a buffer allocated per sample.
     let out = expand(
         "fn f(w1: &[f64], b1: &[f64], w2: &[f64], #[no_grad] x: &[f64], nb: usize) -> f64 {
             let nh = b1.len();
@@ -201,10 +203,9 @@ fn a_vec_buffer_of_the_fused_loop_is_read_again_not_saved() {
     // One tape, sized to the loop and written at `j` (see `tapes.rs`).
     assert_eq!(body.matches(". resize (").count(), 1, "{body}");
     assert!(!body.contains(". push ("), "{body}");
-    assert!(
-        body.contains("d_w2_row [j_1] += d_t_19 * h [j_1] ;"),
-        "{body}"
-    );
+    assert!(body.contains("d_w2_row [j] += d_t_19 * h [j] ;"), "{body}");
+    assert!(body.contains("let mut d_h_j = - 0.0 ;"), "{body}");
+    assert!(!body.contains("d_h ="), "{body}");
     // The first loop overwrites `h` whole each sample before anything reads
     // it, so it is allocated once, before the loop over the samples, in the
     // fused function and in the pullback a caller gets (see
