@@ -94,6 +94,7 @@ fn main() {
                 variant("generated", call(network::generated)),
                 variant("generated_skip", call(network::generated_skip)),
                 variant("generated_sized", call(network::generated_sized)),
+                variant("hand_ieee_sized", call(network::hand_ieee_sized)),
             ]
         }
         "rnn" => vec![

@@ -283,6 +283,59 @@ fn hand_impl<const SKIP: bool>(
     (dw1, db1, dw2, db2)
 }
 
+/// [`hand_ieee`] with its sizes read off its arguments, as
+/// [`network_loss_sized`] has them: the baseline for [`generated_sized`],
+/// whose semantics it shares (every unit's zero adjoint is propagated).
+/// The hidden layer is `b1.len()` wide and the batch `labels.len()` long;
+/// the buffers are allocated once per call.
+pub fn hand_ieee_sized(i: &Inputs, d_output: f64) -> Grad {
+    let (w1, b1, w2, b2, x, labels) = (&i.w1, &i.b1, &i.w2, &i.b2, &i.x, &i.labels);
+    let (nh, nb) = (b1.len(), labels.len());
+    let mut dw1 = vec![0.0; w1.len()];
+    let mut db1 = vec![0.0; nh];
+    let mut dw2 = vec![0.0; w2.len()];
+    let mut db2 = vec![0.0; b2.len()];
+    let scale = d_output / nb as f64;
+    let mut pre = vec![0.0; nh];
+    let mut h = vec![0.0; nh];
+    for n in 0..nb {
+        let (x0, x1) = (x[2 * n], x[2 * n + 1]);
+        for j in 0..nh {
+            pre[j] = x0 * w1[j] + x1 * w1[nh + j] + b1[j];
+            h[j] = if pre[j] > 0.0 { pre[j] } else { 0.0 };
+        }
+        let mut z = [b2[0], b2[1], b2[2]];
+        for j in 0..nh {
+            for k in 0..CLASSES {
+                z[k] += h[j] * w2[j * CLASSES + k];
+            }
+        }
+        let m = z[0].max(z[1]).max(z[2]);
+        let e = [(z[0] - m).exp(), (z[1] - m).exp(), (z[2] - m).exp()];
+        let inv = scale / (e[0] + e[1] + e[2]);
+        let mut dz = [e[0] * inv, e[1] * inv, e[2] * inv];
+        dz[labels[n]] -= scale;
+        for k in 0..CLASSES {
+            db2[k] += dz[k];
+        }
+        for j in 0..nh {
+            let wj = &w2[j * CLASSES..j * CLASSES + CLASSES];
+            let dpre = if pre[j] > 0.0 {
+                wj[0] * dz[0] + wj[1] * dz[1] + wj[2] * dz[2]
+            } else {
+                0.0
+            };
+            db1[j] += dpre;
+            dw1[j] += x0 * dpre;
+            dw1[nh + j] += x1 * dpre;
+            for k in 0..CLASSES {
+                dw2[j * CLASSES + k] += h[j] * dz[k];
+            }
+        }
+    }
+    (dw1, db1, dw2, db2)
+}
+
 fn pack(w1: &[f64], b1: &[f64], w2: &[f64], b2: &[f64]) -> Vec<f64> {
     [w1, b1, w2, b2].concat()
 }
@@ -404,6 +457,18 @@ mod tests {
         assert_close("echidna", &echidna(&i), &h, 1e-13);
         // Rounding eps * |L| / h ~ 4e-11 plus truncation h^2/6 * |L'''|.
         assert_close("finite_diff", &finite_diff(&i), &h, 1e-7);
+    }
+
+    #[test]
+    fn hand_ieee_sized_matches_hand() {
+        let i = inputs();
+        let h = flat(hand_on(&i, 1.0));
+        assert_close(
+            "hand_ieee_sized",
+            &flat(hand_ieee_sized(&i, 1.0)),
+            &h,
+            1e-13,
+        );
     }
 
     #[test]
