@@ -2,7 +2,8 @@
 //! `w[i * 3 + j]` of a `&[f64]` through `&w[i * 3..i * 3 + 3]`, taken before
 //! the loop over `j`. A slice too short for the loops makes the backward
 //! pass panic, as the function itself does; a longer one is read only where
-//! the function reads it.
+//! the function reads it. Rows at multiples of a run-time bound (`w[nh + j]`
+//! beside `w[j]`) are split, the gradient's by `rows_mut`.
 
 // The forward functions index in range loops: the form the macro reads.
 #![allow(clippy::needless_range_loop)]
@@ -191,4 +192,78 @@ fn an_element_held_over_a_loop_that_does_not_run_is_not_read() {
     );
     let (dh, _) = outer_reads_backward(&[0.5, -1.0, 2.0], &[0.3, 0.7], 2, 1.0);
     assert_eq!(dh[2], 0.0);
+}
+
+/// A layer of `nh = b.len()` units over three inputs, its weights stored
+/// input by input: `w[j]`, `w[nh + j]`, `w[2 * nh + j]` (written `nh * 2`
+/// to check either order). Each input's weights are a row of their own, and
+/// the gradient's rows are disjoint `&mut` slices (`rows_mut`).
+#[differentiate]
+fn split_layer(w: &[f64], b: &[f64], x: [f64; 3]) -> f64 {
+    let nh = b.len();
+    let mut s = 0.0;
+    for j in 0..nh {
+        s += relu(x[0] * w[j] + x[1] * w[nh + j] + x[2] * w[nh * 2 + j] + b[j]).tanh();
+    }
+    s
+}
+
+fn split_layer_dual(w: &[Dual64], b: &[Dual64], x: &[Dual64]) -> Dual64 {
+    let nh = b.len();
+    let mut s = c(0.0);
+    for j in 0..nh {
+        s += dmax(
+            x[0] * w[j] + x[1] * w[nh + j] + x[2] * w[nh * 2 + j] + b[j],
+            c(0.0),
+        )
+        .tanh();
+    }
+    s
+}
+
+#[test]
+fn rows_at_multiples_of_a_run_time_bound_give_the_exact_gradient() {
+    // 1, 2 and 5 units; `w` has one element more than the rows use.
+    for nh in [1, 2, 5] {
+        let len = 3 * nh + 1;
+        let split = |p: &[f64]| {
+            (
+                p[..len].to_vec(),
+                p[len..len + nh].to_vec(),
+                [p[len + nh], p[len + nh + 1], p[len + nh + 2]],
+            )
+        };
+        let flat = |(dw, db, dx): (Vec<f64>, Vec<f64>, [f64; 3])| [dw, db, dx.to_vec()].concat();
+        check_scalar(
+            "split_layer",
+            561 + nh as u64,
+            |r| uniform_vec(r, len + nh + 3, -1.0, 1.0),
+            |p| {
+                let (w, b, x) = split(p);
+                split_layer(&w, &b, x)
+            },
+            |p, d| {
+                let (w, b, x) = split(p);
+                let (v, g) = split_layer_value_and_backward(&w, &b, x, d);
+                (v, flat(g))
+            },
+            |p, d| {
+                let (w, b, x) = split(p);
+                flat(split_layer_backward(&w, &b, x, d))
+            },
+            |p| split_layer_dual(&p[..len], &p[len..len + nh], &p[len + nh..]),
+        );
+        let (dw, _, _) = split_layer_backward(&vec![0.5; len], &vec![0.1; nh], [1.0; 3], 1.0);
+        assert_eq!(dw[len - 1], 0.0, "{dw:?}");
+    }
+    // No units: nothing is read, and the gradient of `x` is 0.
+    assert_eq!(split_layer(&[], &[], [1.0; 3]), 0.0);
+    assert_eq!(
+        split_layer_backward(&[], &[], [1.0; 3], 1.0),
+        (vec![], vec![], [0.0; 3])
+    );
+    // The last row one weight short: both panic.
+    let b = [0.1; 2];
+    assert!(catch_unwind(|| split_layer(&[0.5; 5], &b, [1.0; 3])).is_err());
+    assert!(catch_unwind(|| split_layer_backward(&[0.5; 5], &b, [1.0; 3], 1.0)).is_err());
 }

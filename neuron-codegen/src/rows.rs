@@ -25,7 +25,9 @@ use std::collections::{HashMap, HashSet};
 /// element of the row, so the slices are in bounds. An array read at several
 /// literal bases (the network's `w1[j]` and `w1[64 + j]`) gets one slice
 /// over all of them, `&w1[0..128]`, read at `w1_row[64 + j]`: one `&mut`
-/// borrow of its gradient, not several.
+/// borrow of its gradient, not several. At multiples of a bound known only
+/// at run time (`w1[j]`, `w1[nh + j]`), each row is a slice of its own, and
+/// the gradient's are split apart (see `bound_rows`).
 ///
 /// A row of at most `SHORT_ROW` elements of a borrowed array is copied instead,
 /// `let m_row = ::neuron::__private::row::<_, n>(&m[base..base + n]);`: the
@@ -88,6 +90,7 @@ pub(crate) fn row_slices(
                 .map(|i| literal_base(cx, body, var, *i))
                 .collect();
             let Some(bases) = bases else {
+                out.extend(bound_rows(cx, body, m, var, hi, &indices, gradient));
                 continue;
             };
             let (first, last) = (bases.iter().min(), bases.iter().max());
@@ -116,7 +119,10 @@ pub(crate) fn row_slices(
         let adjoint = if gradient {
             let d = cx.adj_mem(m);
             let adjoint = cx.names.fresh(&format!("{d}_row"));
-            Some((adjoint.clone(), quote!(let #adjoint = &mut #d[#range];)))
+            Some(SliceLet {
+                names: vec![adjoint],
+                value: quote!(&mut #d[#range]),
+            })
         } else {
             None
         };
@@ -125,7 +131,7 @@ pub(crate) fn row_slices(
         for (i, offset) in offsets {
             let row = crate::context::Row {
                 primal: primal.clone(),
-                adjoint: adjoint.as_ref().map(|(name, _)| name.clone()),
+                adjoint: adjoint.as_ref().map(|a| a.names[0].clone()),
                 var: var_name.clone(),
                 offset,
             };
@@ -134,19 +140,127 @@ pub(crate) fn row_slices(
         }
         let borrowed = matches!(cx.ir.mems[m].origin, MemOrigin::Param { by_ref: true, .. });
         let short = row_len.filter(|l| *l <= SHORT_ROW);
-        let primal_let = if let (true, true, Some(row_len)) = (gradient, borrowed, short) {
+        let primal_value = if let (true, true, Some(row_len)) = (gradient, borrowed, short) {
             let n = proc_macro2::Literal::u64_unsuffixed(row_len);
-            quote!(let #primal = ::neuron::__private::row::<_, #n>(&#name[#range]);)
+            quote!(::neuron::__private::row::<_, #n>(&#name[#range]))
         } else {
-            quote!(let #primal = &#name[#range];)
+            quote!(&#name[#range])
+        };
+        let primal = SliceLet {
+            names: vec![primal],
+            value: primal_value,
         };
         out.push(RowLets {
             keys,
-            primal: (primal.clone(), primal_let),
-            adjoint,
+            lets: std::iter::once(primal).chain(adjoint).collect(),
         });
     }
     out
+}
+
+/// Rows for an array that a loop over `var in 0..n`, `n` known only at run
+/// time, reads at `k * n + var` for several literals `k` (the network's
+/// first layer, `w1[j]` and `w1[nh + j]` over `j in 0..nh`): row `k` is
+/// `&m[k * n..k * n + n]`, one slice per `k`. The rows do not overlap, so
+/// the gradient's can be `&mut` slices at once, taken by
+/// `::neuron::__private::rows_mut(&mut d_m[..], n, [0, 1])`. Other bases that
+/// are not literals are left alone: rows at those could overlap.
+fn bound_rows(
+    cx: &mut Context,
+    body: &Block,
+    m: MemId,
+    var: ValueId,
+    hi: ValueId,
+    indices: &[ValueId],
+    gradient: bool,
+) -> Option<RowLets> {
+    let ks: Vec<u64> = indices
+        .iter()
+        .map(|i| bound_multiple(cx, body, var, hi, *i))
+        .collect::<Option<_>>()?;
+    let mut rows = ks.clone();
+    rows.sort_unstable();
+    rows.dedup();
+    let n = cx.val(hi);
+    let name = cx.ir.mems[m].name.clone();
+    let primals: Vec<syn::Ident> = rows
+        .iter()
+        .map(|_| cx.names.fresh(&format!("{name}_row")))
+        .collect();
+    let mut lets: Vec<SliceLet> = rows
+        .iter()
+        .zip(&primals)
+        .map(|(k, primal)| {
+            let range = match k {
+                0 => quote!(..#n),
+                1 => quote!(#n..#n + #n),
+                k => {
+                    let k = proc_macro2::Literal::u64_unsuffixed(*k);
+                    quote!(#k * #n..#k * #n + #n)
+                }
+            };
+            SliceLet {
+                names: vec![primal.clone()],
+                value: quote!(&#name[#range]),
+            }
+        })
+        .collect();
+    let adjoints: Option<Vec<syn::Ident>> = gradient.then(|| {
+        let d = cx.adj_mem(m);
+        let ks = rows
+            .iter()
+            .map(|k| proc_macro2::Literal::usize_unsuffixed(*k as usize));
+        let names: Vec<syn::Ident> = rows
+            .iter()
+            .map(|_| cx.names.fresh(&format!("{d}_row")))
+            .collect();
+        lets.push(SliceLet {
+            names: names.clone(),
+            value: quote!(::neuron::__private::rows_mut(&mut #d[..], #n, [#(#ks),*])),
+        });
+        names
+    });
+    let var_name = cx.ir.values[var].name.clone();
+    let mut keys = Vec::new();
+    for (i, k) in indices.iter().zip(&ks) {
+        let r = rows.iter().position(|row| row == k)?;
+        let row = crate::context::Row {
+            primal: primals[r].clone(),
+            adjoint: adjoints.as_ref().map(|a| a[r].clone()),
+            var: var_name.clone(),
+            offset: 0,
+        };
+        cx.rows.insert((m, *i), row);
+        keys.push((m, *i));
+    }
+    Some(RowLets { keys, lets })
+}
+
+/// `k` if index value `i` is `k * hi + var` for a literal `k`: `var`,
+/// `hi + var`, `2 * hi + var` (either way round), `hi` the loop's bound.
+fn bound_multiple(
+    cx: &Context,
+    body: &Block,
+    var: ValueId,
+    hi: ValueId,
+    i: ValueId,
+) -> Option<u64> {
+    if i == var {
+        return Some(0);
+    }
+    let base = var_plus(body, var, i)?;
+    if base == hi {
+        return Some(1);
+    }
+    let k = match def_of(body, base)? {
+        (Op::Binary(syn::BinOp::Mul(_)), [a, b]) if *b == hi => *a,
+        (Op::Binary(syn::BinOp::Mul(_)), [a, b]) if *a == hi => *b,
+        _ => return None,
+    };
+    match cx.literal_index(&[k])?[..] {
+        [k] => Some(k),
+        _ => None,
+    }
 }
 
 /// For `for _ in lo..hi` (`..=` if `inclusive`) from a literal 0: its
@@ -236,26 +350,44 @@ fn fixed_length(cx: &Context, m: MemId) -> bool {
     }
 }
 
-/// One array's row slices: the keys of its rows in `cx.rows`, and each
-/// slice's name with its `let` (the gradient's only in the reverse sweep).
+/// One array's row slices: the keys of its rows in `cx.rows`, and the
+/// `let`s that take them (the gradient's only in the reverse sweep).
 pub(crate) struct RowLets {
     keys: Vec<(MemId, ValueId)>,
-    primal: (syn::Ident, TokenStream),
-    adjoint: Option<(syn::Ident, TokenStream)>,
+    lets: Vec<SliceLet>,
+}
+
+/// `let name = value;`, or with several names (`rows_mut`'s rows) `let
+/// [a, b] = value;`.
+struct SliceLet {
+    names: Vec<syn::Ident>,
+    value: TokenStream,
 }
 
 /// Unregisters the rows of a loop whose code (forward or reverse) `inner`
-/// is, and returns the `let`s of the slices it reads.
+/// is, and returns the `let`s of the slices it reads: a slice it does not
+/// read is not taken, or bound as `_`.
 pub(crate) fn take_rows(cx: &mut Context, rows: Vec<RowLets>, inner: &TokenStream) -> TokenStream {
     let mut slices = TokenStream::new();
     for row in rows {
         for key in &row.keys {
             cx.rows.remove(key);
         }
-        for (name, lets) in std::iter::once(row.primal).chain(row.adjoint) {
-            if mentions(inner, &name) {
-                slices.extend(lets);
+        for SliceLet { names, value } in row.lets {
+            if !names.iter().any(|n| mentions(inner, n)) {
+                continue;
             }
+            let pattern = match &names[..] {
+                [name] => quote!(#name),
+                _ => {
+                    let bound = names.iter().map(|n| match mentions(inner, n) {
+                        true => quote!(#n),
+                        false => quote!(_),
+                    });
+                    quote!([#(#bound),*])
+                }
+            };
+            slices.extend(quote!(let #pattern = #value;));
         }
     }
     slices

@@ -185,3 +185,52 @@ fn a_stride_read_as_a_length_is_the_same_on_every_iteration() {
         assert!(!sweep.contains("w [t"), "{sweep}");
     }
 }
+
+#[test]
+fn rows_at_multiples_of_a_run_time_bound_are_split() {
+    // The network's first layer over `nh` units known at run time, its
+    // weights read at `w[j]`, `w[nh + j]` and `w[2 * nh + j]`: one row of
+    // `w` per input, and the gradient's as disjoint `&mut` rows.
+    let out = expand(
+        "fn f(w: &[f64], b: &[f64], x: [f64; 3]) -> f64 {
+            let nh = b.len();
+            let mut s = 0.0;
+            for j in 0..nh {
+                s += (x[0] * w[j] + x[1] * w[nh + j] + x[2] * w[2 * nh + j] + b[j]).tanh();
+            }
+            s
+        }",
+    );
+    let (fwd, rev) = sweeps(&out, "f");
+    for row in [
+        "& w [.. nh]",
+        "& w [nh .. nh + nh]",
+        "& w [2 * nh .. 2 * nh + nh]",
+    ] {
+        assert!(fwd.contains(row), "{row} in {fwd}");
+    }
+    let split = "let [d_w_row , d_w_row_1 , d_w_row_2] = :: neuron :: __private :: \
+                 rows_mut (& mut d_w [..] , nh , [0 , 1 , 2]) ;";
+    assert!(rev.contains(split), "{rev}");
+    // No element of `w` or `d_w` is read or written by its computed index.
+    for sweep in [&fwd, &rev] {
+        assert!(!sweep.contains("w [t"), "{sweep}");
+    }
+}
+
+#[test]
+fn rows_at_bases_that_may_overlap_are_not_split() {
+    // `w[m + j]` with `m` another run-time value may overlap `w[j]`'s row:
+    // the gradient could not have both as `&mut` slices.
+    let out = expand(
+        "fn f(w: &[f64], b: &[f64], m: usize) -> f64 {
+            let nh = b.len();
+            let mut s = 0.0;
+            for j in 0..nh { s += (w[j] * w[m + j] + b[j]).tanh(); }
+            s
+        }",
+    );
+    let (_, rev) = sweeps(&out, "f");
+    assert!(!rev.contains("rows_mut"), "{rev}");
+    assert!(!rev.contains("d_w_row"), "{rev}");
+}

@@ -267,6 +267,35 @@ pub mod __private {
         core::array::from_fn(|i| s[i])
     }
 
+    /// Rows `ks` (ascending, distinct) of length `n` of `s`, as disjoint
+    /// `&mut` slices: row `k` is `s[k * n..k * n + n]`. A reverse loop over
+    /// `j in 0..n` that adds to `d_w[j]` and `d_w[n + j]` (the network's
+    /// first layer, `w1[j]` and `w1[nh + j]` with `nh` known at run time)
+    /// adds to these instead: each slice is `n` long, so no index needs a
+    /// check, and the compiler knows the stores to one do not touch the
+    /// other. Panics, as `split_at_mut` does, if `s` is shorter than the
+    /// last row's end; the forward sweep read every element of the rows.
+    ///
+    /// ```
+    /// let mut d = [0.0; 9];
+    /// let [a, c] = neuron_core::__private::rows_mut(&mut d, 3, [0, 2]);
+    /// a[0] = 1.0;
+    /// c[2] = 2.0;
+    /// assert_eq!(d, [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0]);
+    /// ```
+    #[inline(always)]
+    pub fn rows_mut<T, const K: usize>(s: &mut [T], n: usize, ks: [usize; K]) -> [&mut [T]; K] {
+        let mut rest = s;
+        let mut start = 0;
+        core::array::from_fn(|r| {
+            let (_, tail) = core::mem::take(&mut rest).split_at_mut(ks[r] * n - start);
+            let (row, tail) = tail.split_at_mut(n);
+            rest = tail;
+            start = ks[r] * n + n;
+            row
+        })
+    }
+
     /// The last pullback saved on a tape. The reverse sweep pops exactly
     /// what the forward sweep pushed, so the tape is never empty here.
     #[inline]
