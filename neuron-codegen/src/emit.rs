@@ -109,7 +109,7 @@ impl Forward {
             for m in defined_mems(b) {
                 if cx.taped_mems.contains(&m) {
                     let (t, n) = (cx.mem_tape(m), cx.mem(m).clone());
-                    if mem_tape_by_counter(cx, b.id, m) {
+                    if mem_tape_indexed(cx, b.id, m) {
                         let c = cx.tape_slot(b.id);
                         out.extend(quote!(#t[#c] = #n;));
                     } else {
@@ -488,7 +488,10 @@ fn reserve(cx: &mut Context, body: &Block, range: &TokenStream) -> TokenStream {
     for m in defined_mems(body) {
         if cx.taped_mems.contains(&m) {
             let t = cx.mem_tape(m);
-            out.extend(quote!(#t.reserve((#range).size_hint().0);));
+            out.extend(match mem_tape_by_slot(cx, body.id, m) {
+                true => quote!(#t.resize((#range).size_hint().0, 0.0);),
+                false => quote!(#t.reserve((#range).size_hint().0);),
+            });
         }
     }
     out
@@ -580,6 +583,20 @@ fn value_tape_indexed(cx: &Context, b: BlockId, ty: Ty) -> bool {
 /// The same for the per-iteration copies of memory object `m`, defined in `b`.
 fn mem_tape_by_counter(cx: &Context, b: BlockId, m: MemId) -> bool {
     cx.tape_size(b).is_some() && scalar_float(cx, m)
+}
+
+/// Whether the tape of memory object `m`, defined in `b`, is a `Vec` sized
+/// before its loop and written at the slot, as a value's (see
+/// [`value_tape_by_slot`]): a single float (`let mut z`) in a loop that
+/// runs once per call or per fused iteration.
+fn mem_tape_by_slot(cx: &Context, b: BlockId, m: MemId) -> bool {
+    cx.tape_size(b).is_none() && !cx.counts(b) && scalar_float(cx, m)
+}
+
+/// Whether the tape of memory object `m`, defined in `b`, is written at an
+/// index, as [`value_tape_indexed`] is for values.
+fn mem_tape_indexed(cx: &Context, b: BlockId, m: MemId) -> bool {
+    mem_tape_by_counter(cx, b, m) || mem_tape_by_slot(cx, b, m)
 }
 
 fn next(p: Prec) -> Prec {
@@ -799,7 +816,7 @@ fn clear_nested_tapes(cx: &mut Context, fused: BlockId) -> TokenStream {
     mems.sort_unstable();
     for m in mems {
         let b = cx.ir.mems[m].block;
-        if nested(cx, b) && !mem_tape_by_counter(cx, b, m) {
+        if nested(cx, b) && !mem_tape_indexed(cx, b, m) {
             let t = cx.mem_tape(m);
             out.extend(quote!(#t.clear();));
         }

@@ -47,6 +47,33 @@ fn a_top_level_loop_up_to_a_run_time_bound_reads_its_tape_at_the_loop_variable()
     assert!(!out.contains("tape_len"), "{out}");
 }
 
+#[test]
+fn a_scalar_let_mut_of_a_run_time_loop_is_saved_at_the_loop_variable_too() {
+    // `z`, a `let mut` summed in an inner loop, is saved once per iteration
+    // of the loop over `i` for the ReLU's reverse: like a value's tape, its
+    // `Vec` is sized before the loop and written at slot `i`.
+    let out = expand(
+        "fn f(w: &[f64], x: &[f64], n: usize) -> f64 {
+            let mut s = 0.0;
+            for i in 0..n {
+                let mut z = 0.0;
+                for j in 0..x.len() { z += w[i * x.len() + j] * x[j]; }
+                s += relu(z);
+            }
+            s
+        }",
+    );
+    let (forward, reverse) = sweeps(&out, "f");
+    let sized = "tape_z . resize ((0 .. n) . size_hint () . 0 , 0.0) ;";
+    assert!(forward.contains(sized), "{forward}");
+    assert!(forward.contains("tape_z [i as usize] = z ;"), "{forward}");
+    assert!(!forward.contains("push"), "{forward}");
+    assert!(
+        reverse.contains("let z = tape_z [i as usize] ;"),
+        "{reverse}"
+    );
+}
+
 /// Loops whose tapes keep a counter, and why.
 const COUNTED: &[(&str, &str)] = &[
     (
