@@ -966,15 +966,7 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             } else {
                 carries(cx, *var, body)
             };
-            let rows = row_slices(
-                cx,
-                *var,
-                *lo,
-                *hi,
-                *inclusive,
-                body,
-                RowSweep::Reverse { any_bound: true },
-            );
+            let rows = row_slices(cx, *var, *lo, *hi, *inclusive, body, RowSweep::Reverse);
             let inner = block(cx, body, quote!());
             let inner = wrap_carries(cx, *var, carries, inner);
             cx.fused_slices = take_rows(cx, rows, &inner);
@@ -988,15 +980,7 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             rev,
             body,
         } => {
-            let rows = row_slices(
-                cx,
-                *var,
-                *lo,
-                *hi,
-                *inclusive,
-                body,
-                RowSweep::Reverse { any_bound: true },
-            );
+            let rows = row_slices(cx, *var, *lo, *hi, *inclusive, body, RowSweep::Reverse);
             let held = hold_elements(cx, *var, *lo, *hi, *inclusive, body);
             let inner = block(cx, body, quote!());
             let (take, give) = release_elements(cx, held, &inner);
@@ -1319,15 +1303,7 @@ fn jam_rev_as(
     for (v, body) in [(*vc, bc), (*va, ba)] {
         // The second loop's variable is the first's in the jammed loop.
         let from = cx.ir.values[v].name.clone();
-        let rows = row_slices(
-            cx,
-            v,
-            *lo,
-            *hi,
-            false,
-            body,
-            RowSweep::Reverse { any_bound: true },
-        );
+        let rows = row_slices(cx, v, *lo, *hi, false, body, RowSweep::Reverse);
         let (inner, sunk) = match &gated {
             Some(s) if v == *vc => split_rev(cx, body, s),
             _ => (block(cx, body, quote!()), quote!()),

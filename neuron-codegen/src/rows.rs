@@ -14,8 +14,8 @@ use quote::quote;
 use std::collections::{HashMap, HashSet};
 
 /// Row slices for the reverse of `for var in 0..n` (`n` a literal, at least
-/// 1, or with `any_bound` any value: the caller then takes the slices only
-/// when the loop runs, see `guard`): each read-only parameter array the
+/// 1, or any value: the caller then takes the slices only when the loop
+/// runs, see `guard`): each read-only parameter array the
 /// body reads only as `m[base + var]` (or `m[var]`), with `base` the same
 /// on every iteration, is read through
 /// `let m_row = &m[base..base + n];` and its gradient through
@@ -57,16 +57,12 @@ pub(crate) fn row_slices(
     body: &Block,
     sweep: RowSweep,
 ) -> Vec<RowLets> {
-    let (gradient, any_bound) = match sweep {
-        RowSweep::Forward => (false, true),
-        RowSweep::Reverse { any_bound } => (true, any_bound),
+    let gradient = matches!(sweep, RowSweep::Reverse);
+    // The row's length: a literal, or the loop's bound.
+    let Some(len) = from_zero(cx, lo, hi, inclusive) else {
+        return Vec::new();
     };
-    // The row's length: a literal, or (`any_bound`) the loop's bound.
-    let (n, len) = match from_zero(cx, lo, hi, inclusive) {
-        Some(Some(h)) => (cx.val(hi), Some(h)),
-        Some(None) if any_bound => (cx.val(hi), None),
-        _ => return Vec::new(),
-    };
+    let n = cx.val(hi);
     let inside: HashSet<ValueId> = all_defined(body);
     let mut out = Vec::new();
     for (m, indices) in read_only_rows(cx, body) {
@@ -281,13 +277,13 @@ pub(crate) fn from_zero(
     }
 }
 
-/// The sweep `row_slices` takes rows for. The forward sweep's loops take
-/// them whatever their bound (see `guard`); the reverse's, with
-/// `any_bound`, where the caller guards them.
+/// The sweep `row_slices` takes rows for: the reverse's also take the
+/// gradient's. Both take them whatever the loop's bound; the caller guards
+/// them (see `guard`).
 #[derive(Clone, Copy)]
 pub(crate) enum RowSweep {
     Forward,
-    Reverse { any_bound: bool },
+    Reverse,
 }
 
 /// The longest row `row_slices` copies rather than borrows: a few
@@ -393,8 +389,8 @@ pub(crate) fn take_rows(cx: &mut Context, rows: Vec<RowLets>, inner: &TokenStrea
     slices
 }
 
-/// The condition under which a loop over `0..hi` whose rows were taken with
-/// `any_bound` runs, `hi > 0`, when `hi` is not a literal: its row slices
+/// The condition under which a loop over `0..hi` whose rows were taken
+/// runs, `hi > 0`, when `hi` is not a literal: its row slices
 /// are taken only then, since with no iteration a slice `&x[1..1 + hi]`
 /// could be out of range where the loop reads nothing. (The elements
 /// `reverse::hold_elements` takes before a loop are guarded the same way.)
