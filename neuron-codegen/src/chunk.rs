@@ -358,7 +358,7 @@ impl Chunker<'_> {
         };
         let (scalar_types, owned_types) = (types(scalars)?, types(owned)?);
         let (name, alias) = ((self.fresh)("chunk_fn"), (self.fresh)("Chunk"));
-        let body = read_in_place(body(stmts), fields, &mut imports);
+        let body = read_in_place(stmts, fields, &mut imports);
         let (scalars, owned) = (scalars.iter().map(|h| &h.0), owned.iter().map(|h| &h.0));
         let params = tuples.iter().map(|(t, a)| quote!(#t: &#a)).chain(params);
         let args = tuples.iter().map(|(t, _)| quote!(&#t)).chain(args);
@@ -455,41 +455,51 @@ impl Scan {
     }
 }
 
-/// `body` with each name of `fields` replaced by its field (`v` by
+/// The statements with each name of `fields` replaced by its field (`v` by
 /// `chunk.3`) where it is read. A `let v = chunk.3;` per name would be the
 /// same code, but in a debug build every such variable is one more that
 /// LLVM keeps debug info for: reading in place took a 10 000-statement
 /// function's added build time down by about 0.8 s of 5. A name that also
 /// appears as anything but a plain read (a field or method name, in a
 /// pattern, a path segment) keeps its `let`, added to `imports`.
+///
+/// Inside the compiler, each token stream made is a call across the
+/// proc-macro bridge: the statements are rewritten as lists of token trees
+/// and made into one stream at the end, and a group with nothing to replace
+/// is kept as it is.
 fn read_in_place(
-    body: TokenStream,
+    stmts: &[Scan],
     fields: Vec<(Ident, TokenStream)>,
     imports: &mut TokenStream,
 ) -> TokenStream {
     if fields.is_empty() {
-        return body;
+        return body(stmts);
     }
-    let mut values: HashMap<String, TokenStream> = fields
+    let mut values: HashMap<String, Vec<TokenTree>> = fields
         .iter()
-        .map(|(n, value)| (n.to_string(), value.clone()))
+        .map(|(n, value)| (n.to_string(), value.clone().into_iter().collect()))
         .collect();
     let mut other = HashSet::new();
-    not_only_read(&body, &values, &mut other);
+    for s in stmts {
+        not_only_read(&s.tokens, &values, &mut other);
+    }
     for (n, value) in fields {
         if other.contains(&n.to_string()) {
             values.remove(&n.to_string());
             imports.extend(quote!(let #n = #value;));
         }
     }
-    replace_reads(body, &values)
+    let mut out = Vec::new();
+    for s in stmts {
+        replace_reads(&s.tokens, &values, &mut out);
+    }
+    out.into_iter().collect()
 }
 
-/// Into `out`, the names of `values` that appear in `tokens` other than as
+/// Into `out`, the names of `values` that appear in `tts` other than as
 /// a plain read: in the pattern of a `let` or `for`, after `.`, `:`, `|`,
 /// `mut`, `as` or `ref`, or before `:`, `!`, `@` or a lone `=`.
-fn not_only_read<V>(tokens: &TokenStream, values: &HashMap<String, V>, out: &mut HashSet<String>) {
-    let tts: Vec<TokenTree> = tokens.clone().into_iter().collect();
+fn not_only_read<V>(tts: &[TokenTree], values: &HashMap<String, V>, out: &mut HashSet<String>) {
     let mut pattern = false;
     // Each identifier's text, taken once (inside the compiler, comparing an
     // `Ident` with a string makes a string of it every time).
@@ -511,7 +521,10 @@ fn not_only_read<V>(tokens: &TokenStream, values: &HashMap<String, V>, out: &mut
                 idents(&g.stream(), &mut all);
                 out.extend(all.into_iter().filter(|n| values.contains_key(n)));
             }
-            TokenTree::Group(g) => not_only_read(&g.stream(), values, out),
+            TokenTree::Group(g) => {
+                let inner: Vec<TokenTree> = g.stream().into_iter().collect();
+                not_only_read(&inner, values, out);
+            }
             TokenTree::Ident(id) if word.is_some_and(|w| values.contains_key(w)) => {
                 let before = match i.checked_sub(1).map(|j| (&tts[j], text[j].as_deref())) {
                     Some((TokenTree::Punct(p), _)) => matches!(p.as_char(), '.' | ':' | '|' | '\''),
@@ -534,24 +547,40 @@ fn not_only_read<V>(tokens: &TokenStream, values: &HashMap<String, V>, out: &mut
     }
 }
 
-/// `tokens` with every name of `values` replaced by its value.
-fn replace_reads(tokens: TokenStream, values: &HashMap<String, TokenStream>) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|tt| match tt {
+/// Onto `out`, `tts` with every name of `values` replaced by its value;
+/// whether any was.
+fn replace_reads(
+    tts: &[TokenTree],
+    values: &HashMap<String, Vec<TokenTree>>,
+    out: &mut Vec<TokenTree>,
+) -> bool {
+    let mut replaced = false;
+    for tt in tts {
+        match tt {
             TokenTree::Ident(id) => match values.get(&id.to_string()) {
-                Some(value) => value.clone(),
-                None => TokenStream::from(TokenTree::Ident(id)),
+                Some(value) => {
+                    out.extend(value.iter().cloned());
+                    replaced = true;
+                }
+                None => out.push(tt.clone()),
             },
             TokenTree::Group(g) => {
-                let stream = replace_reads(g.stream(), values);
-                let mut inner = proc_macro2::Group::new(g.delimiter(), stream);
-                inner.set_span(g.span());
-                TokenStream::from(TokenTree::Group(inner))
+                let inner: Vec<TokenTree> = g.stream().into_iter().collect();
+                let mut new = Vec::with_capacity(inner.len());
+                if replace_reads(&inner, values, &mut new) {
+                    let mut group =
+                        proc_macro2::Group::new(g.delimiter(), new.into_iter().collect());
+                    group.set_span(g.span());
+                    out.push(TokenTree::Group(group));
+                    replaced = true;
+                } else {
+                    out.push(tt.clone());
+                }
             }
-            other => TokenStream::from(other),
-        })
-        .collect()
+            other => out.push(other.clone()),
+        }
+    }
+    replaced
 }
 
 /// The statements' tokens, one after the other.
@@ -860,7 +889,8 @@ mod tests {
             let w = -a.tanh() + len;
         };
         let mut imports = TokenStream::new();
-        let out = read_in_place(body, fields, &mut imports);
+        let stmts: Vec<Scan> = statements(body).into_iter().map(Scan::of).collect();
+        let out = read_in_place(&stmts, fields, &mut imports);
         assert_eq!(
             imports.to_string(),
             quote!(let len = c.1; let k = c.3;).to_string()
