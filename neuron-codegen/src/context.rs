@@ -98,6 +98,9 @@ pub struct Context<'a> {
     pub fused: Option<BlockId>,
     /// That loop's reverse, once generated (see `FusedReverse`).
     pub fused_rev: Option<FusedReverse>,
+    /// Every identifier of the reverse sweep, once generated (see
+    /// `reverse::declare`): the forward sweep keeps the values it names.
+    pub reverse_names: HashSet<String>,
     /// The row slices that loop's reverse reads, until `fused_rev` is set.
     pub fused_slices: TokenStream,
 }
@@ -241,6 +244,7 @@ impl<'a> Context<'a> {
             mem_tape_names: HashMap::new(),
             fused,
             fused_rev: None,
+            reverse_names: HashSet::new(),
             fused_slices: TokenStream::new(),
         };
         c.find_frozen(&ir.body);
@@ -817,11 +821,24 @@ fn loads_of(inst: &Inst, m: MemId, out: &mut HashSet<ValueId>) {
 
 /// Whether `ident` occurs in `ts`.
 pub fn mentions(ts: &TokenStream, ident: &Ident) -> bool {
-    ts.clone().into_iter().any(|tt| match tt {
-        TokenTree::Ident(i) => i == *ident,
-        TokenTree::Group(g) => mentions(&g.stream(), ident),
+    let name = ident.to_string();
+    ts.clone().into_iter().any(|tt| names(&tt, &name))
+}
+
+/// Whether `ident` occurs in `tts`.
+pub fn mentions_in(tts: &[TokenTree], ident: &Ident) -> bool {
+    let name = ident.to_string();
+    tts.iter().any(|tt| names(tt, &name))
+}
+
+/// Whether `name` occurs in `tt`. Compared as text, made once: inside the
+/// compiler, comparing two `Ident`s makes a string of each.
+fn names(tt: &TokenTree, name: &str) -> bool {
+    match tt {
+        TokenTree::Ident(i) => i == name,
+        TokenTree::Group(g) => g.stream().into_iter().any(|t| names(&t, name)),
         _ => false,
-    })
+    }
 }
 
 /// Every identifier in `ts`.

@@ -11,13 +11,12 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use std::collections::{HashMap, HashSet};
 
-/// The forward sweep of the body. `reverse` is the reverse sweep already
-/// generated: a value it does not mention and that is used once, just
-/// after, is written inline into its use, so the forward sweep reads like
-/// the source it came from.
-pub fn forward(cx: &mut Context, reverse: &TokenStream) -> TokenStream {
-    let mut mentioned = HashSet::new();
-    crate::context::idents(reverse, &mut mentioned);
+/// The forward sweep of the body, once the reverse sweep is generated: a
+/// value that sweep does not mention (`Context::reverse_names`) and that is
+/// used once, just after, is written inline into its use, so the forward
+/// sweep reads like the source it came from.
+pub fn forward(cx: &mut Context) -> TokenStream {
+    let mentioned = std::mem::take(&mut cx.reverse_names);
     let mut uses = HashMap::new();
     count_uses(&cx.ir.body, &mut uses);
     let inline = plan_inlining(cx, &mentioned, uses.clone());

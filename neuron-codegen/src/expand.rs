@@ -196,19 +196,11 @@ fn sweeps<R>(
     }
     let d_output = cx.names.fresh("d_output");
     let rev = reverse::sweep(&mut cx, &d_output);
-    // The reverse sweep the forward sweep reads to plan what it names: with
-    // a fused loop, also the parts it will place itself.
-    let all_rev = match (&cx.fused, &cx.fused_rev) {
-        (Some(body), Some(f)) => {
-            if !fuse::sound(&cx, *body, &f.before) {
-                return Ok(None);
-            }
-            let (before, inner) = (&f.before, &f.body);
-            quote!(#before #inner #rev)
-        }
+    match (&cx.fused, &cx.fused_rev) {
+        (Some(body), Some(f)) if !fuse::sound(&cx, *body, &f.before) => return Ok(None),
         (Some(_), None) => return Ok(None),
-        _ => rev.clone(),
-    };
+        _ => {}
+    }
     // A scalar accumulator starts at -0.0 (see `reverse`); a gradient that
     // may have got no contribution is reported as +0.0.
     let grads: Vec<TokenStream> = grads
@@ -221,7 +213,7 @@ fn sweeps<R>(
             Some((d, _)) => quote!(#d),
         })
         .collect();
-    let forward = emit::forward(&mut cx, &all_rev);
+    let forward = emit::forward(&mut cx);
     let tapes = emit::tapes(&mut cx);
     let output = match ir.output {
         crate::ir::Output::Value(v) => cx.val(v),

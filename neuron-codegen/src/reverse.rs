@@ -5,7 +5,7 @@
 //! partials from the rule table. A store `m[i] = v` hands `d_m[i]` to `d_v`
 //! and clears it; a load `v = m[i]` adds `d_v` back into `d_m[i]`.
 
-use crate::context::{children, idents, mentions, Context, Contributions};
+use crate::context::{children, idents, mentions, mentions_in, Context, Contributions};
 use crate::ir::*;
 use crate::rows::{guard, guarded, literal_base, read_only_rows, row_slices, take_rows, RowSweep};
 use crate::rules::{self, Partial};
@@ -271,13 +271,28 @@ fn declare(
     let mut before: Vec<TokenStream> = vec![TokenStream::new(); stmts.len()];
     // The fused loop's part runs once per iteration, away from its declarations.
     let fused = fused_part(cx, b);
-    for (d, zero) in accumulators(cx, b) {
+    let accumulators = accumulators(cx, b);
+    if b.id == 0 {
+        // The whole sweep's names, for the forward sweep: what it walked
+        // here, and what the declarations add (an array's zero may name a
+        // length). A carry's names are its own.
+        let mut names: HashSet<String> = first_use.keys().cloned().collect();
+        for (d, zero) in &accumulators {
+            names.insert(d.to_string());
+            if !zero.minus_zero {
+                idents(&zero.tokens, &mut names);
+            }
+        }
+        cx.reverse_names = names;
+    }
+    for (d, zero) in accumulators {
         if let Some(&k) = first_use.get(&d.to_string()) {
-            let merged = if fused == Some(k) {
+            let merged = if fused == Some(k) || !zero.minus_zero {
                 None
             } else {
-                declared_by_first_write(&d, &zero, &stmts[k])
+                declared_by_first_write(&d, &stmts[k])
             };
+            let zero = zero.tokens;
             match merged {
                 Some(s) => stmts[k] = s,
                 None => before[k].extend(quote!(let mut #d = #zero;)),
@@ -289,27 +304,19 @@ fn declare(
 
 /// `stmt` with the first of its statements that names `d`, if that is
 /// `d += e;` or `d -= e;`, made the declaration `let mut d = e;` (`-e`),
-/// when `d` starts at `-0.0`: `-0.0 + e` is `e` and `-0.0 - e` is `-e` for
-/// every `e`, so this is the same value in one statement fewer, as a person
-/// writes it. `None` if that statement is another (a branch or loop that
-/// may not run, say).
-fn declared_by_first_write(
-    d: &syn::Ident,
-    zero: &TokenStream,
-    stmt: &TokenStream,
-) -> Option<TokenStream> {
+/// for a `d` that starts at `-0.0`: `-0.0 + e` is `e` and `-0.0 - e` is `-e`
+/// for every `e`, so this is the same value in one statement fewer, as a
+/// person writes it. `None` if that statement is another (a branch or loop
+/// that may not run, say).
+fn declared_by_first_write(d: &syn::Ident, stmt: &TokenStream) -> Option<TokenStream> {
     use proc_macro2::{Spacing, TokenTree};
-    if zero.to_string() != quote!(-0.0).to_string() {
-        return None;
-    }
     let tokens: Vec<TokenTree> = stmt.clone().into_iter().collect();
     let is_semi = |t: &TokenTree| matches!(t, TokenTree::Punct(p) if p.as_char() == ';');
     // The statement that first names `d`: from `start` up to its `;`.
     let mut start = 0;
     loop {
         let end = start + tokens[start..].iter().position(is_semi)?;
-        let statement: TokenStream = tokens[start..end].iter().cloned().collect();
-        if !mentions(&statement, d) {
+        if !mentions_in(&tokens[start..end], d) {
             start = end + 1;
             continue;
         }
@@ -338,25 +345,37 @@ fn declared_by_first_write(
     }
 }
 
+/// An adjoint accumulator's initial zero.
+struct Zero {
+    tokens: TokenStream,
+    /// Whether it is the scalar `-0.0`, which a first `+=` may declare.
+    minus_zero: bool,
+}
+
 /// The adjoint accumulators of the values and memory defined in `b`, with
 /// their initial zero. Scalars start at `-0.0`, not `0.0`: `-0.0 + x` is `x`
 /// for every `x`, so the compiler can drop the first addition, which
 /// `0.0 + x` (`-0.0` for `x = -0.0`) does not allow.
-fn accumulators(cx: &mut Context, b: &Block) -> Vec<(syn::Ident, TokenStream)> {
+fn accumulators(cx: &mut Context, b: &Block) -> Vec<(syn::Ident, Zero)> {
+    let scalar = || Zero {
+        tokens: quote!(-0.0),
+        minus_zero: true,
+    };
     let mut out = Vec::new();
     for inst in &b.insts {
         match inst {
             Inst::Def { dst, op, .. }
                 if !matches!(op, Op::Param(_)) && cx.active(*dst) && many(cx, *dst) =>
             {
-                out.push((cx.adj(*dst), quote!(-0.0)));
+                out.push((cx.adj(*dst), scalar()));
             }
             Inst::Load { dst, .. } if cx.active(*dst) && many(cx, *dst) => {
-                out.push((cx.adj(*dst), quote!(-0.0)));
+                out.push((cx.adj(*dst), scalar()));
             }
             Inst::Init { mem, .. } | Inst::Call { out: mem, .. } if cx.active_mem(*mem) => {
-                let z = zeros(cx, *mem, b.id == 0);
-                out.push((cx.adj_mem(*mem), z));
+                let tokens = zeros(cx, *mem, b.id == 0);
+                let minus_zero = tokens.to_string() == quote!(-0.0).to_string();
+                out.push((cx.adj_mem(*mem), Zero { tokens, minus_zero }));
             }
             _ => {}
         }
