@@ -78,7 +78,7 @@ pub fn reduction(l: &mut Lowerer, m: &syn::ExprMethodCall) -> Result<ValueId> {
                 } else {
                     syn::parse_quote!(*)
                 };
-                l.binary(&op, cur, v, m.span())?
+                l.binary(&op, cur, v, &|| m.span())?
             }
             (_, Some(c)) => {
                 if c.inputs.len() != 2 {
@@ -246,7 +246,7 @@ fn apply_adapters(l: &mut Lowerer, mut elem: Elem, adapters: &[Adapter]) -> Resu
 
 fn elem_value(l: &mut Lowerer, e: Elem, span: Span) -> Result<ValueId> {
     match e {
-        Elem::Op(op) => l.scalar(op, span),
+        Elem::Op(op) => l.scalar(op, &|| span),
         Elem::Pair(..) => Err(Error::new(
             span,
             "this iterator yields pairs: `map` them to a float before `sum`",

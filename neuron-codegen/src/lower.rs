@@ -15,6 +15,12 @@ use std::collections::{HashMap, HashSet};
 use syn::spanned::Spanned;
 use syn::{BinOp, Error, Expr, Ident, Pat, Stmt, UnOp};
 
+/// Where an error about a construct points, found only if there is one:
+/// syn finds an expression's span by printing it to tokens, which for each
+/// operand of a long function cost more than lowering it (inside the
+/// compiler, every token printed is a call across the proc-macro bridge).
+pub type Site<'a> = &'a dyn Fn() -> proc_macro2::Span;
+
 type Result<T> = std::result::Result<T, Error>;
 
 /// What an expression evaluates to: a scalar value, or a place in memory
@@ -299,7 +305,7 @@ impl<'a> Lowerer<'a> {
     fn output(&mut self, op: Operand, body: &syn::Block) -> Result<Output> {
         let span = body.stmts.last().map_or(body.span(), |s| s.span());
         if crate::signature::output_is_scalar(&self.sig.output) {
-            let v = self.scalar(op, span)?;
+            let v = self.scalar(op, &|| span)?;
             if !matches!(self.ty(v), Ty::Float | Ty::Any) {
                 return Err(Error::new(
                     span,
@@ -386,7 +392,7 @@ impl<'a> Lowerer<'a> {
             cond,
             |l| l.stmts(&then, true),
             |l| l.stmts(&els, true),
-            ifx.span(),
+            &|| ifx.span(),
         )
     }
 
@@ -581,7 +587,7 @@ impl<'a> Lowerer<'a> {
                 let (mem, index) = self.target(&a.left, true)?;
                 let rhs = self.expr(&a.right)?;
                 match self.settle(rhs, None) {
-                    Operand::Value(src) => self.store(mem, index, src, a.span()),
+                    Operand::Value(src) => self.store(mem, index, src, &|| a.span()),
                     Operand::Place(from, from_index) => {
                         self.mems[mem].mutated = true;
                         self.push(Inst::CopyInto { mem, index, from, from_index });
@@ -593,8 +599,8 @@ impl<'a> Lowerer<'a> {
                 let (mem, index) = self.target(&b.left, false)?;
                 let rhs = self.expr_value(&b.right)?;
                 let cur = self.load(mem, index.clone());
-                let new = self.binary(&b.op, cur, rhs, b.span())?;
-                self.store(mem, index, new, b.span())
+                let new = self.binary(&b.op, cur, rhs, &|| b.span())?;
+                self.store(mem, index, new, &|| b.span())
             }
             Expr::ForLoop(f) => self.for_loop(f),
             Expr::While(w) => self.while_loop(w),
@@ -614,19 +620,13 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn store(
-        &mut self,
-        mem: MemId,
-        index: Vec<ValueId>,
-        src: ValueId,
-        span: proc_macro2::Span,
-    ) -> Result<()> {
+    fn store(&mut self, mem: MemId, index: Vec<ValueId>, src: ValueId, at: Site) -> Result<()> {
         let elem = self.mems[mem].elem;
         let st = self.ty(src);
         let ok = st == elem || st == Ty::Any || (elem == Ty::Any);
         if !ok {
             return Err(Error::new(
-                span,
+                at(),
                 "this assigns a value of another type than the variable holds (float vs integer)",
             ));
         }
@@ -833,19 +833,19 @@ impl<'a> Lowerer<'a> {
         cond: ValueId,
         then: impl FnOnce(&mut Self) -> Result<Option<Operand>>,
         els: impl FnOnce(&mut Self) -> Result<Option<Operand>>,
-        span: proc_macro2::Span,
+        at: Site,
     ) -> Result<Operand> {
         if self.ty(cond) != Ty::Bool {
-            return Err(Error::new(span, "an `if` condition must be a bool"));
+            return Err(Error::new(at(), "an `if` condition must be a bool"));
         }
-        let (mut then_b, then_v) = self.arm(then, span)?;
-        let (mut els_b, els_v) = self.arm(els, span)?;
+        let (mut then_b, then_v) = self.arm(then, at)?;
+        let (mut els_b, els_v) = self.arm(els, at)?;
         let ty = match (self.ty(then_v), self.ty(els_v)) {
             (Ty::Any, t) | (t, Ty::Any) => t,
             (a, b) if a == b => a,
             _ => {
                 return Err(Error::new(
-                    span,
+                    at(),
                     "the arms of this `if` give values of different types",
                 ))
             }
@@ -880,13 +880,13 @@ impl<'a> Lowerer<'a> {
     fn arm(
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<Option<Operand>>,
-        span: proc_macro2::Span,
+        at: Site,
     ) -> Result<(Block, ValueId)> {
         self.open_block(BlockKind::Arm);
         let r = f(self).and_then(|op| match op {
-            Some(op) => self.scalar(op, span),
+            Some(op) => self.scalar(op, at),
             None => Err(Error::new(
-                span,
+                at(),
                 "both arms of this `if` must give a value (an `else` is needed)",
             )),
         });
@@ -899,18 +899,18 @@ impl<'a> Lowerer<'a> {
     /// Lowers an expression to a scalar value.
     pub fn expr_value(&mut self, e: &Expr) -> Result<ValueId> {
         let op = self.expr(e)?;
-        self.scalar(op, e.span())
+        self.scalar(op, &|| e.span())
     }
 
     /// A scalar from an operand, loading it if it is a place.
-    pub fn scalar(&mut self, op: Operand, span: proc_macro2::Span) -> Result<ValueId> {
+    pub fn scalar(&mut self, op: Operand, at: Site) -> Result<ValueId> {
         match op {
             Operand::Value(v) => Ok(v),
             Operand::Place(m, idx) => {
                 if let Some(r) = self.mems[m].rank {
                     if idx.len() < r {
                         return Err(Error::new(
-                            span,
+                            at(),
                             format!(
                                 "`{}` is an array here, but a scalar is needed: index it",
                                 self.mems[m].name
@@ -945,7 +945,7 @@ impl<'a> Lowerer<'a> {
                 }
                 let a = self.expr_value(&b.left)?;
                 let c = self.expr_value(&b.right)?;
-                self.binary(&b.op, a, c, b.span()).map(Operand::Value)
+                self.binary(&b.op, a, c, &|| b.span()).map(Operand::Value)
             }
             Expr::Index(ix) => {
                 let base = self.expr(&ix.expr)?;
@@ -986,7 +986,7 @@ impl<'a> Lowerer<'a> {
                             other => l.expr(&other).map(Some),
                         },
                     },
-                    ifx.span(),
+                    &|| ifx.span(),
                 )
             }
             Expr::Block(b) if b.label.is_none() => {
@@ -1108,13 +1108,7 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    pub fn binary(
-        &mut self,
-        op: &BinOp,
-        a: ValueId,
-        b: ValueId,
-        span: proc_macro2::Span,
-    ) -> Result<ValueId> {
+    pub fn binary(&mut self, op: &BinOp, a: ValueId, b: ValueId, at: Site) -> Result<ValueId> {
         let (ta, tb) = (self.ty(a), self.ty(b));
         let float = ta == Ty::Float || tb == Ty::Float;
         let comparison = matches!(
@@ -1129,13 +1123,13 @@ impl<'a> Lowerer<'a> {
                 if matches!(t, Ty::Int | Ty::Bool) {
                     let _ = v;
                     return Err(Error::new(
-                        span,
+                        at(),
                         "this mixes a float and an integer: convert the integer with `as f64`",
                     ));
                 }
             }
             let rule = rules::binary(op)
-                .ok_or_else(|| Error::new(span, "this operator is not supported on floats"))?;
+                .ok_or_else(|| Error::new(at(), "this operator is not supported on floats"))?;
             if let (Some(x), Some(y)) = (self.is_const(a), self.is_const(b)) {
                 let op_tokens = rules::forward(rule, &[x, y]);
                 return Ok(self.constant(Ty::Float, quote!((#op_tokens))));
@@ -1168,14 +1162,14 @@ impl<'a> Lowerer<'a> {
                 a,
                 |l| l.expr(&right).map(Some),
                 |l| Ok(Some(Operand::Value(l.constant(Ty::Bool, f)))),
-                b.span(),
+                &|| b.span(),
             )
         } else {
             self.if_value(
                 a,
                 |l| Ok(Some(Operand::Value(l.constant(Ty::Bool, t)))),
                 |l| l.expr(&right).map(Some),
-                b.span(),
+                &|| b.span(),
             )
         }
     }
@@ -1250,7 +1244,7 @@ impl<'a> Lowerer<'a> {
                 let rule = rules::find(Form::Method, &name).ok_or_else(|| {
                     Error::new_spanned(&m.method, format!("method `.{name}()` cannot be differentiated: the supported float methods are {}", rules::method_names()))
                 })?;
-                self.apply(rule, args, m.span()).map(Operand::Value)
+                self.apply(rule, args, &|| m.span()).map(Operand::Value)
             }
             _ => Err(Error::new_spanned(
                 &m.method,
@@ -1264,11 +1258,11 @@ impl<'a> Lowerer<'a> {
         &mut self,
         rule: &'static rules::Rule,
         args: Vec<ValueId>,
-        span: proc_macro2::Span,
+        at: Site,
     ) -> Result<ValueId> {
         if args.len() != rule.args.len() {
             return Err(Error::new(
-                span,
+                at(),
                 format!("`{}` takes {} argument(s) here", rule.name, rule.args.len()),
             ));
         }
@@ -1279,7 +1273,7 @@ impl<'a> Lowerer<'a> {
             };
             if !ok {
                 return Err(Error::new(
-                    span,
+                    at(),
                     format!(
                         "wrong argument type for `{}`: expected {}",
                         rule.name,
@@ -1326,7 +1320,7 @@ impl<'a> Lowerer<'a> {
                 .iter()
                 .map(|a| self.expr_value(a))
                 .collect::<Result<Vec<_>>>()?;
-            return self.apply(rule, args, c.span()).map(Operand::Value);
+            return self.apply(rule, args, &|| c.span()).map(Operand::Value);
         }
         // `relu(z)`, `neuron::relu(z)`.
         let our_crate = segs.len() == 1
@@ -1338,7 +1332,7 @@ impl<'a> Lowerer<'a> {
                     .iter()
                     .map(|a| self.expr_value(a))
                     .collect::<Result<Vec<_>>>()?;
-                return self.apply(rule, args, c.span()).map(Operand::Value);
+                return self.apply(rule, args, &|| c.span()).map(Operand::Value);
             }
             if segs.len() == 2 {
                 return Err(Error::new_spanned(

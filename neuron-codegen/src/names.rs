@@ -84,20 +84,30 @@ impl Names {
     }
 }
 
-/// Whether `name` is an identifier and not a keyword. Most bases hold a `_`
-/// or a digit, which no keyword does, so they skip `syn`'s parser: inside
-/// the compiler it lexes through the proc-macro bridge, and a long function
-/// asks for tens of thousands of names.
+/// What `syn::Ident`'s parser does not take as an identifier: `_` and the
+/// keywords, strict and reserved.
+const KEYWORDS: &[&str] = &[
+    "_", "abstract", "as", "async", "await", "become", "box", "break", "const", "continue",
+    "crate", "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "Self", "self", "static", "struct", "super", "trait", "true", "try", "type",
+    "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// Whether `name` is an identifier and not a keyword. An ASCII name is
+/// checked here: `syn`'s parser, inside the compiler, lexes through the
+/// proc-macro bridge, and a long function asks for tens of thousands of
+/// names (`t` for each temporary). Other names are left to `syn`.
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    let plain = chars
+    let ascii = chars
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if plain && name.len() > 1 && name.contains(|c: char| c == '_' || c.is_ascii_digit()) {
-        return true;
+    match ascii {
+        true => !KEYWORDS.contains(&name),
+        false => syn::parse_str::<Ident>(name).is_ok(),
     }
-    syn::parse_str::<Ident>(name).is_ok()
 }
 
 fn collect(ts: TokenStream, out: &mut HashSet<String>) {
@@ -129,10 +139,34 @@ mod tests {
     #[test]
     fn identifiers_agree_with_syn() {
         let names = [
-            "d_v1", "v1", "_", "_1", "__", "t_3", "fn", "fn_", "self", "Self_", "d_", "x", "move",
-            "tape_2", "1a", "a-b", "é_1", "d_é", "r#fn", "union", "_fn",
+            "d_v1",
+            "v1",
+            "_",
+            "_1",
+            "__",
+            "t_3",
+            "fn",
+            "fn_",
+            "self",
+            "Self_",
+            "d_",
+            "x",
+            "move",
+            "tape_2",
+            "1a",
+            "a-b",
+            "é_1",
+            "d_é",
+            "r#fn",
+            "union",
+            "_fn",
+            "t",
+            "gen",
+            "default",
+            "macro_rules",
+            "Chunk",
         ];
-        for n in names {
+        for n in names.iter().chain(KEYWORDS) {
             let syn_says = syn::parse_str::<Ident>(n).is_ok();
             assert_eq!(is_identifier(n), syn_says, "{n}");
         }
