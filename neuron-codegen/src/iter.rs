@@ -3,8 +3,7 @@
 //! accumulates `x[k] * w[k]`, which the rest of the macro already handles.
 
 use crate::ir::{MemId, Ty, ValueId};
-use crate::lower::{strip, Lowerer, Operand};
-use proc_macro2::Span;
+use crate::lower::{strip, Lowerer, Operand, Site};
 use quote::quote;
 use syn::spanned::Spanned;
 use syn::{Error, Expr, Pat};
@@ -72,7 +71,7 @@ pub fn reduction(l: &mut Lowerer, m: &syn::ExprMethodCall) -> Result<ValueId> {
         let cur = l.load_slot(acc);
         let new = match (name.as_str(), fold) {
             ("sum", _) | ("product", _) => {
-                let v = elem_value(l, elem, m.span())?;
+                let v = elem_value(l, elem, &|| m.span())?;
                 let op: syn::BinOp = if name == "sum" {
                     syn::parse_quote!(+)
                 } else {
@@ -244,11 +243,11 @@ fn apply_adapters(l: &mut Lowerer, mut elem: Elem, adapters: &[Adapter]) -> Resu
     Ok(elem)
 }
 
-fn elem_value(l: &mut Lowerer, e: Elem, span: Span) -> Result<ValueId> {
+fn elem_value(l: &mut Lowerer, e: Elem, at: Site) -> Result<ValueId> {
     match e {
-        Elem::Op(op) => l.scalar(op, &|| span),
+        Elem::Op(op) => l.scalar(op, at),
         Elem::Pair(..) => Err(Error::new(
-            span,
+            at(),
             "this iterator yields pairs: `map` them to a float before `sum`",
         )),
     }

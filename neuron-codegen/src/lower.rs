@@ -303,12 +303,13 @@ impl<'a> Lowerer<'a> {
     }
 
     fn output(&mut self, op: Operand, body: &syn::Block) -> Result<Output> {
-        let span = body.stmts.last().map_or(body.span(), |s| s.span());
+        // The last statement, or the whole (empty) block.
+        let at = || body.stmts.last().map_or_else(|| body.span(), |s| s.span());
         if crate::signature::output_is_scalar(&self.sig.output) {
-            let v = self.scalar(op, &|| span)?;
+            let v = self.scalar(op, &at)?;
             if !matches!(self.ty(v), Ty::Float | Ty::Any) {
                 return Err(Error::new(
-                    span,
+                    at(),
                     "the function returns a float, but this value is an integer or bool",
                 ));
             }
@@ -329,7 +330,7 @@ impl<'a> Lowerer<'a> {
                     Ok(Output::Mem(c))
                 }
                 Operand::Value(_) => Err(Error::new(
-                    span,
+                    at(),
                     "the function returns an array, but this is a scalar",
                 )),
             }
