@@ -468,7 +468,8 @@ fn defined_mems(b: &Block) -> Vec<MemId> {
 
 /// `tape.reserve(n)` before a loop for each heap tape its body pushes to,
 /// so a runtime-bounded loop allocates once rather than growing, and
-/// `tape.resize(n, zero)` for each it writes at the loop's slot.
+/// `tape.resize(n, zero)` for each it writes at the loop's slot (see
+/// `sized_tape`).
 fn reserve(cx: &mut Context, body: &Block, range: &TokenStream) -> TokenStream {
     if cx.tape_size(body.id).is_some() {
         return quote!();
@@ -479,7 +480,7 @@ fn reserve(cx: &mut Context, body: &Block, range: &TokenStream) -> TokenStream {
             let t = cx.tape(v);
             let ty = cx.ir.values[v].ty;
             out.extend(match value_tape_by_slot(cx, body.id, ty) {
-                Some(zero) => quote!(#t.resize((#range).size_hint().0, #zero);),
+                Some(zero) => sized_tape(cx, &t, range, &zero),
                 None => quote!(#t.reserve((#range).size_hint().0);),
             });
         }
@@ -488,12 +489,35 @@ fn reserve(cx: &mut Context, body: &Block, range: &TokenStream) -> TokenStream {
         if cx.taped_mems.contains(&m) {
             let t = cx.mem_tape(m);
             out.extend(match mem_tape_by_slot(cx, body.id, m) {
-                true => quote!(#t.resize((#range).size_hint().0, 0.0);),
+                true => sized_tape(cx, &t, range, &quote!(0.0)),
                 false => quote!(#t.reserve((#range).size_hint().0);),
             });
         }
     }
     out
+}
+
+/// `tape.resize(n, zero)` for a tape the loop over `range` writes at its
+/// slot. In a fused function the tape is then borrowed as a slice of exactly
+/// `n` under the same name, `let tape = &mut tape[..n];`, for the rest of
+/// the block: the loop's slot is below `n`, so its stores and the reverse's
+/// loads need no bounds check, which a `Vec`'s length (reloaded after each
+/// store, since it could have changed) would keep. With the checks, the
+/// network with run-time sizes took 1.2 to 1.4 times as long as the same
+/// backward pass written by hand (`hand_ieee_sized`); without, 1.04. A
+/// pullback closure owns its tapes, so it cannot keep such a borrow.
+fn sized_tape(
+    cx: &Context,
+    t: &syn::Ident,
+    range: &TokenStream,
+    zero: &TokenStream,
+) -> TokenStream {
+    let n = quote!((#range).size_hint().0);
+    let resize = quote!(#t.resize(#n, #zero););
+    match cx.fused {
+        Some(_) => quote!(#resize let #t = &mut #t[..#n];),
+        None => resize,
+    }
 }
 
 /// A tape's initial value. A known trip count sizes it once: an element with
