@@ -267,3 +267,139 @@ fn rows_at_multiples_of_a_run_time_bound_give_the_exact_gradient() {
     assert!(catch_unwind(|| split_layer(&[0.5; 5], &b, [1.0; 3])).is_err());
     assert!(catch_unwind(|| split_layer_backward(&[0.5; 5], &b, [1.0; 3], 1.0)).is_err());
 }
+
+/// A batch of two-input samples through `nh = b.len()` units, as the
+/// network with run-time sizes reads it: each sample's inputs `x[2 * n]` and
+/// `x[2 * n + 1]` are the same in every iteration of the loop over units, so
+/// both sweeps read them once before that loop (`rows::invariant_elements`),
+/// and only when it runs. The loop over samples is fused, and the units'
+/// pre-activations go on a tape the size of the loop over units, read as a
+/// slice of that length (`emit::sized_tape`).
+#[differentiate]
+fn batch_layer(w: &[f64], b: &[f64], #[no_grad] x: &[f64], m: usize) -> f64 {
+    let nh = b.len();
+    let mut total = 0.0;
+    for n in 0..m {
+        let mut s = 0.0;
+        for j in 0..nh {
+            s += relu(x[2 * n] * w[j] + x[2 * n + 1] * w[nh + j] + b[j]).tanh();
+        }
+        total += s * s;
+    }
+    total
+}
+
+/// The same, with a gradient for `x`: its elements are read once in the
+/// forward sweep only, since the reverse adds to `d_x` at them.
+#[differentiate]
+fn batch_layer_dx(w: &[f64], b: &[f64], x: &[f64], m: usize) -> f64 {
+    let nh = b.len();
+    let mut total = 0.0;
+    for n in 0..m {
+        let mut s = 0.0;
+        for j in 0..nh {
+            s += relu(x[2 * n] * w[j] + x[2 * n + 1] * w[nh + j] + b[j]).tanh();
+        }
+        total += s * s;
+    }
+    total
+}
+
+/// A caller, so that `batch_layer`'s sweeps for calls (not fused) run too.
+#[differentiate]
+fn batch_layer_twice(w: &[f64], b: &[f64], #[no_grad] x: &[f64], m: usize) -> f64 {
+    2.0 * batch_layer(w, b, x, m)
+}
+
+fn batch_layer_dual(w: &[Dual64], b: &[Dual64], x: &[Dual64], m: usize) -> Dual64 {
+    let nh = b.len();
+    let mut total = c(0.0);
+    for n in 0..m {
+        let mut s = c(0.0);
+        for j in 0..nh {
+            s += dmax(x[2 * n] * w[j] + x[2 * n + 1] * w[nh + j] + b[j], c(0.0)).tanh();
+        }
+        total += s * s;
+    }
+    total
+}
+
+#[test]
+fn inputs_read_once_per_sample_give_the_exact_gradient() {
+    // (units, samples); `x` has two elements more than the samples use.
+    for (nh, m) in [(1, 1), (3, 2), (5, 4)] {
+        let (lw, lx) = (2 * nh, 2 * m + 2);
+        let mut r = rng(571 + nh as u64);
+        let x = uniform_vec(&mut r, lx, -1.0, 1.0);
+        let xd: Vec<Dual64> = x.iter().map(|v| c(*v)).collect();
+        // The parameters `p` are `w` then `b`.
+        let w = |p: &[f64]| p[..lw].to_vec();
+        let b = |p: &[f64]| p[lw..].to_vec();
+        check_scalar(
+            "batch_layer",
+            581 + nh as u64,
+            |r| uniform_vec(r, lw + nh, -1.0, 1.0),
+            |p| batch_layer(&w(p), &b(p), &x, m),
+            |p, d| {
+                let (v, (dw, db)) = batch_layer_value_and_backward(&w(p), &b(p), &x, m, d);
+                (v, [dw, db].concat())
+            },
+            |p, d| {
+                let (dw, db) = batch_layer_backward(&w(p), &b(p), &x, m, d);
+                [dw, db].concat()
+            },
+            |p| batch_layer_dual(&p[..lw], &p[lw..], &xd, m),
+        );
+        check_scalar(
+            "batch_layer_twice",
+            591 + nh as u64,
+            |r| uniform_vec(r, lw + nh, -1.0, 1.0),
+            |p| batch_layer_twice(&w(p), &b(p), &x, m),
+            |p, d| {
+                let (v, (dw, db)) = batch_layer_twice_value_and_backward(&w(p), &b(p), &x, m, d);
+                (v, [dw, db].concat())
+            },
+            |p, d| {
+                let (dw, db) = batch_layer_twice_backward(&w(p), &b(p), &x, m, d);
+                [dw, db].concat()
+            },
+            |p| c(2.0) * batch_layer_dual(&p[..lw], &p[lw..], &xd, m),
+        );
+        let n = lw + nh;
+        check_scalar(
+            "batch_layer_dx",
+            601 + nh as u64,
+            |r| uniform_vec(r, n + lx, -1.0, 1.0),
+            |p| batch_layer_dx(&p[..lw], &p[lw..n], &p[n..], m),
+            |p, d| {
+                let (v, (dw, db, dx)) =
+                    batch_layer_dx_value_and_backward(&p[..lw], &p[lw..n], &p[n..], m, d);
+                (v, [dw, db, dx].concat())
+            },
+            |p, d| {
+                let (dw, db, dx) = batch_layer_dx_backward(&p[..lw], &p[lw..n], &p[n..], m, d);
+                [dw, db, dx].concat()
+            },
+            |p| batch_layer_dual(&p[..lw], &p[lw..n], &p[n..], m),
+        );
+        // The inputs past the samples are not read.
+        let (_, _, dx) = batch_layer_dx_backward(&vec![0.5; lw], &vec![0.1; nh], &x, m, 1.0);
+        assert_eq!(dx[lx - 2..], [0.0, 0.0], "{dx:?}");
+    }
+    // No units: the loop over units does not run, and reads no input, even
+    // past the end of `x`.
+    assert_eq!(batch_layer(&[], &[], &[], 3), 0.0);
+    assert_eq!(
+        batch_layer_backward(&[], &[], &[], 3, 1.0),
+        (vec![], vec![])
+    );
+    assert_eq!(
+        batch_layer_dx_backward(&[], &[], &[], 3, 1.0),
+        (vec![], vec![], vec![])
+    );
+    // One sample too many: the function and its backward pass panic.
+    let (w, b) = ([0.5; 4], [0.1; 2]);
+    assert!(catch_unwind(|| batch_layer(&w, &b, &[1.0; 4], 3)).is_err());
+    assert!(catch_unwind(|| batch_layer_backward(&w, &b, &[1.0; 4], 3, 1.0)).is_err());
+    assert!(catch_unwind(|| batch_layer_dx_backward(&w, &b, &[1.0; 4], 3, 1.0)).is_err());
+}

@@ -132,12 +132,14 @@ pub struct FusedReverse {
 
 /// `m[base + j]` in a loop over `j in 0..n`, read as `row[j]` from
 /// `let row = &m[base..base + n];` (and its adjoint from a `&mut` slice of the
-/// gradient), so the compiler sees each index is in bounds.
+/// gradient), so the compiler sees each index is in bounds. Or `m[i]` with
+/// `i` the same on every iteration, read as `m_at` from `let m_at = m[i];`
+/// (`var` is then `None`, and there is no adjoint).
 pub struct Row {
     pub primal: Ident,
     /// The gradient's slice; only the reverse sweep has one.
     pub adjoint: Option<Ident>,
-    pub var: Ident,
+    pub var: Option<Ident>,
     /// Where `m[base + var]` is in a slice that starts below `base`.
     pub offset: u64,
 }
@@ -401,7 +403,9 @@ impl<'a> Context<'a> {
         } else {
             &row.primal
         };
-        let var = &row.var;
+        let Some(var) = &row.var else {
+            return (!adjoint).then(|| quote!(#slice));
+        };
         if row.offset == 0 {
             return Some(quote!(#slice[#var]));
         }
