@@ -3,29 +3,29 @@
 //!
 //! `valgrind --tool=callgrind target/release/examples/calls dense generated 210`,
 //! minus the same with 10 calls, over 200: the instructions of one call,
-//! allocation included.
+//! allocation included. The network also has `generated_sized` and
+//! `hand_ieee_sized`, its sizes read off its arguments.
 
 use neuron_bench::cases::{dense, network};
 use std::hint::black_box;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: calls dense|network hand|hand_ieee|generated|generated_skip N \
+                 (network also generated_sized|hand_ieee_sized)";
     let [case, variant, calls] = &args[..] else {
-        panic!("usage: calls dense|network hand|hand_ieee|generated|generated_skip N");
+        panic!("{usage}");
     };
     let calls: usize = calls.parse().unwrap();
-    let v = ["hand", "hand_ieee", "generated", "generated_skip"]
-        .iter()
-        .position(|n| n == variant)
-        .expect("a variant");
     if case == "dense" {
         let i = dense::inputs();
-        let f = [
-            dense::hand,
-            dense::hand_ieee,
-            dense::generated,
-            dense::generated_skip,
-        ][v];
+        let f = match variant.as_str() {
+            "hand" => dense::hand,
+            "hand_ieee" => dense::hand_ieee,
+            "generated" => dense::generated,
+            "generated_skip" => dense::generated_skip,
+            _ => panic!("{usage}"),
+        };
         for _ in 0..calls {
             black_box(f(
                 black_box(&i.x),
@@ -36,12 +36,15 @@ fn main() {
         }
     } else {
         let i = network::inputs();
-        let f = [
-            network::hand_on,
-            network::hand_ieee_on,
-            network::generated,
-            network::generated_skip,
-        ][v];
+        let f = match variant.as_str() {
+            "hand" => network::hand_on,
+            "hand_ieee" => network::hand_ieee_on,
+            "generated" => network::generated,
+            "generated_skip" => network::generated_skip,
+            "generated_sized" => network::generated_sized,
+            "hand_ieee_sized" => network::hand_ieee_sized,
+            _ => panic!("{usage}"),
+        };
         for _ in 0..calls {
             black_box(f(black_box(&i), 1.0));
         }
