@@ -271,39 +271,33 @@ fn rows_at_multiples_of_a_run_time_bound_give_the_exact_gradient() {
 /// A batch of two-input samples through `nh = b.len()` units, as the
 /// network with run-time sizes reads it: each sample's inputs `x[2 * n]` and
 /// `x[2 * n + 1]` are the same in every iteration of the loop over units, so
-/// both sweeps read them once before that loop (`rows::invariant_elements`),
+/// the sweeps read them once before that loop (`rows::invariant_elements`),
 /// and only when it runs. The loop over samples is fused, and the units'
 /// pre-activations go on a tape the size of the loop over units, read as a
-/// slice of that length (`emit::sized_tape`).
-#[differentiate]
-fn batch_layer(w: &[f64], b: &[f64], #[no_grad] x: &[f64], m: usize) -> f64 {
-    let nh = b.len();
-    let mut total = 0.0;
-    for n in 0..m {
-        let mut s = 0.0;
-        for j in 0..nh {
-            s += relu(x[2 * n] * w[j] + x[2 * n + 1] * w[nh + j] + b[j]).tanh();
+/// slice of that length (`emit::sized_tape`). Defined twice: with `x` as
+/// `#[no_grad]` data, where both sweeps read its elements once, and with a
+/// gradient for `x`, where only the forward sweep does (the reverse adds to
+/// `d_x` at them).
+macro_rules! batch_layer_fn {
+    ($name:ident $(, #[$x:ident])?) => {
+        #[differentiate]
+        fn $name(w: &[f64], b: &[f64], $(#[$x])? x: &[f64], m: usize) -> f64 {
+            let nh = b.len();
+            let mut total = 0.0;
+            for n in 0..m {
+                let mut s = 0.0;
+                for j in 0..nh {
+                    s += relu(x[2 * n] * w[j] + x[2 * n + 1] * w[nh + j] + b[j]).tanh();
+                }
+                total += s * s;
+            }
+            total
         }
-        total += s * s;
-    }
-    total
+    };
 }
 
-/// The same, with a gradient for `x`: its elements are read once in the
-/// forward sweep only, since the reverse adds to `d_x` at them.
-#[differentiate]
-fn batch_layer_dx(w: &[f64], b: &[f64], x: &[f64], m: usize) -> f64 {
-    let nh = b.len();
-    let mut total = 0.0;
-    for n in 0..m {
-        let mut s = 0.0;
-        for j in 0..nh {
-            s += relu(x[2 * n] * w[j] + x[2 * n + 1] * w[nh + j] + b[j]).tanh();
-        }
-        total += s * s;
-    }
-    total
-}
+batch_layer_fn!(batch_layer, #[no_grad]);
+batch_layer_fn!(batch_layer_dx);
 
 /// A caller, so that `batch_layer`'s sweeps for calls (not fused) run too.
 #[differentiate]
