@@ -894,7 +894,8 @@ pub struct Fused {
 /// The generated items: `NAME_backward`, `NAME_value_and_backward`, and the
 /// hidden items calls from other differentiated functions use. With `fused`,
 /// the first two call `__neuron_fused_NAME` instead of a forward sweep and
-/// its pullback.
+/// its pullback; else with `own` (sweeps without the `#[no_grad]`
+/// parameters' gradients), `__neuron_backward_NAME`'s.
 pub fn items(
     item: &syn::ItemFn,
     sig: &Signature,

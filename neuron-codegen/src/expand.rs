@@ -15,15 +15,17 @@ pub fn expand(mut item: ItemFn, hygiene: Hygiene, options: &Options) -> Result<T
     // once (it walks the whole function).
     let names = Names::new(&item);
     // Callers need a gradient for every float parameter; NAME_backward leaves
-    // out the #[no_grad] ones, so when there are any it gets a sweep of its own
-    // that does not compute them.
+    // out the #[no_grad] ones. It runs the fused sweeps when a loop fuses;
+    // otherwise, when there are #[no_grad] parameters, it gets a sweep of its
+    // own that does not compute their gradients.
     let callers = pullback(&item, &sig, &names, hygiene, &|p| p.differentiable())?;
-    let own = if sig.params.iter().any(|p| p.differentiable() && !p.grad) {
+    let fused = fused(&item, &sig, &names, hygiene, &|p| p.grad)?;
+    let no_grad = sig.params.iter().any(|p| p.differentiable() && !p.grad);
+    let own = if fused.is_none() && no_grad {
         Some(pullback(&item, &sig, &names, hygiene, &|p| p.grad)?)
     } else {
         None
     };
-    let fused = fused(&item, &sig, &names, hygiene, &|p| p.grad)?;
     let d_output = names.clone().fresh("d_output");
     let generated = emit::items(&item, &sig, &names, callers, own, fused, &d_output);
     Ok(quote! {
