@@ -8,6 +8,10 @@
 //!   convention at zero.
 //! - `x.powf(0.0)` and `x.powi(0)` are constant: their gradient at `x = 0` is 0,
 //!   not `0 · inf`.
+//! - A loop over literal bounds whose inclusive end is `u64::MAX`: its trip
+//!   count does not fit in a `u64`. Computing it overflowed, a panic in the
+//!   macro (or, with overflow unchecked, a tape of 0 elements that the loop
+//!   wrote past); it is now a trip count known only at run time.
 
 use neuron::differentiate;
 
@@ -46,6 +50,26 @@ fn powf2(x: f64, p: f64) -> f64 {
 #[differentiate]
 fn powi1(x: f64, k: i32) -> f64 {
     x.powi(k)
+}
+
+/// `x` squared by a loop that runs once, at the largest `usize` (on a
+/// 64-bit target).
+#[cfg(target_pointer_width = "64")]
+#[differentiate]
+fn at_the_top(x: f64) -> f64 {
+    let mut s = x;
+    for _ in 18446744073709551615..=18446744073709551615usize {
+        s *= x;
+    }
+    s
+}
+
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn a_loop_ending_at_the_largest_integer_runs_once() {
+    assert_eq!(at_the_top(3.0), 9.0);
+    assert_eq!(at_the_top_backward(3.0, 1.0), 6.0);
+    assert_eq!(at_the_top_backward(-1.5, 2.0), -6.0);
 }
 
 #[test]

@@ -690,7 +690,10 @@ impl<'a> Lowerer<'a> {
             self.is_const(lo).and_then(int_literal),
             self.is_const(hi).and_then(int_literal),
         ) {
-            (Some(a), Some(b)) => Some((b + u64::from(inclusive)).saturating_sub(a)),
+            // `a..=u64::MAX` has no trip count that fits: known only at run time.
+            (Some(a), Some(b)) => b
+                .checked_add(u64::from(inclusive))
+                .map(|end| end.saturating_sub(a)),
             _ => None,
         };
         let var_name = match &*f.pat {
