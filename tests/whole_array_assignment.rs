@@ -1,8 +1,13 @@
 //! Assigning a whole array: a recurrent state that is an array, updated by a
-//! call each step, and `vec![c; n]` buffers. Checked against central finite
-//! differences.
+//! call each step, `vec![c; n]` buffers, and rows assigned from array
+//! literals. Checked against central finite differences, and the rows also
+//! against num-dual.
 
+mod common;
+
+use common::{arr2, c, check_vjp, flat2, uniform_vec};
 use neuron::differentiate;
+use num_dual::DualNum;
 
 #[differentiate]
 fn layer(h: [f64; 2], w: [[f64; 2]; 2]) -> [f64; 2] {
@@ -71,4 +76,35 @@ fn vec_buffers() {
     let x = [1.0, 2.0, -3.0];
     assert_eq!(cubes_backward(&x, 1.0), vec![3.0, 12.0, 27.0]);
     assert_close(&cubes_backward(&x, 1.0), &central(cubes, &x));
+}
+
+/// Rows assigned from array literals with computed elements: how the compile
+/// error for an array literal of arrays (`tests/ui/nested_array_literal.rs`)
+/// says to write one.
+#[differentiate]
+fn rows_from_literals(x: f64, y: f64) -> [[f64; 2]; 2] {
+    let mut h = [[0.0; 2]; 2];
+    h[0] = [x, x * y];
+    h[1] = [y.sin(), 1.0];
+    h
+}
+
+#[test]
+fn rows_assigned_from_array_literals_give_the_exact_gradient() {
+    check_vjp(
+        "rows_from_literals",
+        761,
+        4,
+        |r| uniform_vec(r, 2, -1.5, 1.5),
+        |p| flat2(rows_from_literals(p[0], p[1])),
+        |p, d| {
+            let (v, (gx, gy)) = rows_from_literals_value_and_backward(p[0], p[1], arr2(d));
+            (flat2(v), vec![gx, gy])
+        },
+        |p, d| {
+            let (gx, gy) = rows_from_literals_backward(p[0], p[1], arr2(d));
+            vec![gx, gy]
+        },
+        |p| vec![p[0], p[0] * p[1], p[1].sin(), c(1.0)],
+    );
 }

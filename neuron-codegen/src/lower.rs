@@ -1406,7 +1406,17 @@ impl<'a> Lowerer<'a> {
     fn array_literal(&mut self, a: &syn::ExprArray) -> Result<Operand> {
         let mut elems = Vec::new();
         for e in &a.elems {
-            elems.push(self.expr_value(e)?);
+            let op = self.expr(e)?;
+            if let Operand::Place(m, idx) = &op {
+                if self.mems[*m].rank.is_some_and(|r| idx.len() < r) {
+                    return Err(Error::new_spanned(
+                        e,
+                        "an array literal of arrays is not supported: declare the array \
+                         (`let mut h = [[0.0; 2]; 2];`) and assign each row (`h[0] = [x, y];`)",
+                    ));
+                }
+            }
+            elems.push(self.scalar(op, &|| e.span())?);
         }
         let ty = elems
             .iter()
