@@ -403,8 +403,9 @@ impl<'a> Context<'a> {
         } else {
             &row.primal
         };
+        // A held element has no adjoint, so only its primal gets here.
         let Some(var) = &row.var else {
-            return (!adjoint).then(|| quote!(#slice));
+            return Some(quote!(#slice));
         };
         if row.offset == 0 {
             return Some(quote!(#slice[#var]));

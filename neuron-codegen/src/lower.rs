@@ -1407,16 +1407,15 @@ impl<'a> Lowerer<'a> {
         let mut elems = Vec::new();
         for e in &a.elems {
             let op = self.expr(e)?;
-            if let Operand::Place(m, idx) = &op {
-                if self.mems[*m].rank.is_some_and(|r| idx.len() < r) {
-                    return Err(Error::new_spanned(
-                        e,
-                        "an array literal of arrays is not supported: declare the array \
-                         (`let mut h = [[0.0; 2]; 2];`) and assign each row (`h[0] = [x, y];`)",
-                    ));
-                }
-            }
-            elems.push(self.scalar(op, &|| e.span())?);
+            // `scalar` fails only on an element that is itself an array.
+            let v = self.scalar(op, &|| e.span()).map_err(|_| {
+                Error::new_spanned(
+                    e,
+                    "an array literal of arrays is not supported: declare the array \
+                     (`let mut h = [[0.0; 2]; 2];`) and assign each row (`h[0] = [x, y];`)",
+                )
+            })?;
+            elems.push(v);
         }
         let ty = elems
             .iter()
