@@ -305,6 +305,11 @@ fn batch_layer_twice(w: &[f64], b: &[f64], #[no_grad] x: &[f64], m: usize) -> f6
     2.0 * batch_layer(w, b, x, m)
 }
 
+/// `batch_layer`'s and `batch_layer_twice`'s generated functions, as pointers.
+type Forward = fn(&[f64], &[f64], &[f64], usize) -> f64;
+type ValueAndBackward = fn(&[f64], &[f64], &[f64], usize, f64) -> (f64, (Vec<f64>, Vec<f64>));
+type Backward = fn(&[f64], &[f64], &[f64], usize, f64) -> (Vec<f64>, Vec<f64>);
+
 fn batch_layer_dual(w: &[Dual64], b: &[Dual64], x: &[Dual64], m: usize) -> Dual64 {
     let nh = b.len();
     let mut total = c(0.0);
@@ -329,36 +334,42 @@ fn inputs_read_once_per_sample_give_the_exact_gradient() {
         // The parameters `p` are `w` then `b`.
         let w = |p: &[f64]| p[..lw].to_vec();
         let b = |p: &[f64]| p[lw..].to_vec();
-        check_scalar(
-            "batch_layer",
-            581 + nh as u64,
-            |r| uniform_vec(r, lw + nh, -1.0, 1.0),
-            |p| batch_layer(&w(p), &b(p), &x, m),
-            |p, d| {
-                let (v, (dw, db)) = batch_layer_value_and_backward(&w(p), &b(p), &x, m, d);
-                (v, [dw, db].concat())
-            },
-            |p, d| {
-                let (dw, db) = batch_layer_backward(&w(p), &b(p), &x, m, d);
-                [dw, db].concat()
-            },
-            |p| batch_layer_dual(&p[..lw], &p[lw..], &xd, m),
-        );
-        check_scalar(
-            "batch_layer_twice",
-            591 + nh as u64,
-            |r| uniform_vec(r, lw + nh, -1.0, 1.0),
-            |p| batch_layer_twice(&w(p), &b(p), &x, m),
-            |p, d| {
-                let (v, (dw, db)) = batch_layer_twice_value_and_backward(&w(p), &b(p), &x, m, d);
-                (v, [dw, db].concat())
-            },
-            |p, d| {
-                let (dw, db) = batch_layer_twice_backward(&w(p), &b(p), &x, m, d);
-                [dw, db].concat()
-            },
-            |p| c(2.0) * batch_layer_dual(&p[..lw], &p[lw..], &xd, m),
-        );
+        // The layer itself (fused), and through a caller (its sweeps for calls).
+        let forms: [(&str, u64, Forward, ValueAndBackward, Backward, f64); 2] = [
+            (
+                "batch_layer",
+                581,
+                batch_layer,
+                batch_layer_value_and_backward,
+                batch_layer_backward,
+                1.0,
+            ),
+            (
+                "batch_layer_twice",
+                591,
+                batch_layer_twice,
+                batch_layer_twice_value_and_backward,
+                batch_layer_twice_backward,
+                2.0,
+            ),
+        ];
+        for (what, seed, f, vab, back, scale) in forms {
+            check_scalar(
+                what,
+                seed + nh as u64,
+                |r| uniform_vec(r, lw + nh, -1.0, 1.0),
+                |p| f(&w(p), &b(p), &x, m),
+                |p, d| {
+                    let (v, (dw, db)) = vab(&w(p), &b(p), &x, m, d);
+                    (v, [dw, db].concat())
+                },
+                |p, d| {
+                    let (dw, db) = back(&w(p), &b(p), &x, m, d);
+                    [dw, db].concat()
+                },
+                |p| c(scale) * batch_layer_dual(&p[..lw], &p[lw..], &xd, m),
+            );
+        }
         let n = lw + nh;
         check_scalar(
             "batch_layer_dx",
