@@ -70,23 +70,40 @@ struct Rewriter<'a> {
 }
 
 impl Rewriter<'_> {
-    /// Statements after one that may return run only if it did not.
+    /// Statements after one that may return run only if it did not. Built
+    /// from the last statement back, so a long run of returns costs neither
+    /// recursion nor copies.
     fn block(&self, stmts: Vec<Stmt>) -> Vec<Stmt> {
-        let mut out = Vec::new();
-        let mut rest = stmts.into_iter();
-        while let Some(s) = rest.next() {
+        let mut out: Vec<Stmt> = Vec::new();
+        for s in stmts.into_iter().rev() {
             let may_return = has_return(&s);
-            out.push(self.stmt(s));
-            if may_return {
-                let tail: Vec<Stmt> = self.block(rest.collect());
-                if !tail.is_empty() {
-                    let done = self.done;
-                    out.push(Stmt::Expr(parse_quote!(if !#done { #(#tail)* }), None));
-                }
-                break;
+            if may_return && !out.is_empty() {
+                out.reverse();
+                out = vec![self.unless_done(std::mem::take(&mut out))];
             }
+            out.push(self.stmt(s));
         }
+        out.reverse();
         out
+    }
+
+    /// `if !done { stmts }`, built as syntax: parsing it back from tokens at
+    /// every level would be quadratic, and recurse as deep as the nesting.
+    fn unless_done(&self, stmts: Vec<Stmt>) -> Stmt {
+        let done = self.done;
+        Stmt::Expr(
+            Expr::If(syn::ExprIf {
+                attrs: Vec::new(),
+                if_token: Default::default(),
+                cond: Box::new(parse_quote!(!#done)),
+                then_branch: Block {
+                    brace_token: Default::default(),
+                    stmts,
+                },
+                else_branch: None,
+            }),
+            None,
+        )
     }
 
     fn stmt(&self, s: Stmt) -> Stmt {
@@ -114,12 +131,12 @@ impl Rewriter<'_> {
                 b.block.stmts = self.block(b.block.stmts);
                 Expr::Block(b)
             }
-            Expr::ForLoop(mut f) if has_return_expr(&Expr::ForLoop(f.clone())) => {
-                let body = self.block(f.body.stmts);
-                f.body.stmts = vec![Stmt::Expr(parse_quote!(if !#done { #(#body)* }), None)];
+            Expr::ForLoop(mut f) if has_return_in(&f.body) => {
+                let body = self.block(std::mem::take(&mut f.body.stmts));
+                f.body.stmts = vec![self.unless_done(body)];
                 Expr::ForLoop(f)
             }
-            Expr::While(mut w) if has_return_expr(&Expr::While(w.clone())) => {
+            Expr::While(mut w) if has_return_in(&w.body) => {
                 let cond = w.cond;
                 w.cond = Box::new(parse_quote!(!#done && (#cond)));
                 w.body.stmts = self.block(w.body.stmts);
@@ -131,19 +148,23 @@ impl Rewriter<'_> {
 }
 
 fn has_return(s: &Stmt) -> bool {
-    struct Find(bool);
-    impl<'ast> Visit<'ast> for Find {
-        fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
-            self.0 = true;
-        }
-        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-        fn visit_item(&mut self, _: &'ast syn::Item) {}
-    }
-    let mut f = Find(false);
+    let mut f = FindReturn(false);
     f.visit_stmt(s);
     f.0
 }
 
-fn has_return_expr(e: &Expr) -> bool {
-    has_return(&Stmt::Expr(e.clone(), None))
+fn has_return_in(b: &Block) -> bool {
+    let mut f = FindReturn(false);
+    f.visit_block(b);
+    f.0
+}
+
+struct FindReturn(bool);
+
+impl<'ast> Visit<'ast> for FindReturn {
+    fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+        self.0 = true;
+    }
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
