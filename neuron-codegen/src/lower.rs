@@ -343,58 +343,88 @@ impl<'a> Lowerer<'a> {
     /// is one. `tail` says whether this block's value is the function's
     /// result, where an early `return` may be rewritten into a branch.
     fn stmts(&mut self, stmts: &[Stmt], tail: bool) -> Result<Option<Operand>> {
-        for (i, stmt) in stmts.iter().enumerate() {
-            let last = i + 1 == stmts.len();
-            if tail {
-                if let Stmt::Expr(Expr::Return(r), _) = stmt {
-                    return match &r.expr {
-                        Some(e) => self.expr(e).map(Some),
-                        None => Err(Error::new_spanned(
-                            r,
-                            "`return` needs a value in a differentiated function",
-                        )),
-                    };
-                }
-                if let Stmt::Expr(Expr::If(ifx), _) = stmt {
-                    if contains_return(stmt) {
-                        return self.early_return(ifx, &stmts[i + 1..]).map(Some);
+        self.parts(&[stmts], tail)
+    }
+
+    /// [`Self::stmts`] of the statements of `parts` one after the other. An
+    /// early `return`'s branches go on with the statements after it, which
+    /// are handed on as slices: copying them at every `return` would make a
+    /// run of returns quadratic.
+    fn parts(&mut self, parts: &[&[Stmt]], tail: bool) -> Result<Option<Operand>> {
+        let count: usize = parts.iter().map(|p| p.len()).sum();
+        let mut seen = 0;
+        for (p, part) in parts.iter().enumerate() {
+            for (i, stmt) in part.iter().enumerate() {
+                seen += 1;
+                let last = seen == count;
+                if tail {
+                    if let Stmt::Expr(Expr::Return(r), _) = stmt {
+                        return match &r.expr {
+                            Some(e) => self.expr(e).map(Some),
+                            None => Err(Error::new_spanned(
+                                r,
+                                "`return` needs a value in a differentiated function",
+                            )),
+                        };
+                    }
+                    if let Stmt::Expr(Expr::If(ifx), _) = stmt {
+                        if contains_return(stmt) {
+                            let mut rest = vec![&part[i + 1..]];
+                            rest.extend_from_slice(&parts[p + 1..]);
+                            return self.early_return(ifx, &rest).map(Some);
+                        }
                     }
                 }
-            }
-            match stmt {
-                Stmt::Expr(e, None) if last => {
-                    if is_unit_stmt(e) {
-                        self.stmt_expr(e)?;
-                        return Ok(None);
+                match stmt {
+                    Stmt::Expr(e, None) if last => {
+                        if is_unit_stmt(e) {
+                            self.stmt_expr(e)?;
+                            return Ok(None);
+                        }
+                        return self.expr(e).map(Some);
                     }
-                    return self.expr(e).map(Some);
+                    _ => self.stmt(stmt).unwrap_or_else(|e| self.errors.push(e)),
                 }
-                _ => self.stmt(stmt).unwrap_or_else(|e| self.errors.push(e)),
             }
         }
         Ok(None)
     }
 
     /// `if c { …; return a; } rest` becomes `if c { …; a } else { rest }`.
-    fn early_return(&mut self, ifx: &syn::ExprIf, rest: &[Stmt]) -> Result<Operand> {
+    fn early_return(&mut self, ifx: &syn::ExprIf, rest: &[&[Stmt]]) -> Result<Operand> {
         if !crate::signature::output_is_scalar(&self.sig.output) {
             return Err(Error::new_spanned(ifx, "an early `return` from a function that returns an array is not supported: assign the result to a `let mut` array in each branch and return it at the end"));
         }
-        let then = arm_with_rest(&ifx.then_branch.stmts, rest);
-        let els: Vec<Stmt> = match &ifx.else_branch {
-            None => rest.to_vec(),
+        let else_if;
+        let els: &[Stmt] = match &ifx.else_branch {
+            None => &[],
             Some((_, e)) => match &**e {
-                Expr::Block(b) => arm_with_rest(&b.block.stmts, rest),
-                other => arm_with_rest(&[Stmt::Expr(other.clone(), None)], rest),
+                Expr::Block(b) => &b.block.stmts,
+                other => {
+                    else_if = [Stmt::Expr(other.clone(), None)];
+                    &else_if
+                }
             },
         };
+        let then = arm_end(&ifx.then_branch.stmts, rest);
+        let other = arm_end(els, rest);
         let cond = self.expr_value(&ifx.cond)?;
         self.if_value(
             cond,
-            |l| l.stmts(&then, true),
-            |l| l.stmts(&els, true),
+            |l| l.returning_arm(&ifx.then_branch.stmts, &then),
+            |l| l.returning_arm(els, &other),
             &|| ifx.span(),
         )
+    }
+
+    /// A branch of an early return: its statements as `arm_end` ends them,
+    /// then the rest of the function's.
+    fn returning_arm(&mut self, stmts: &[Stmt], end: &ArmEnd) -> Result<Option<Operand>> {
+        let mut parts: Vec<&[Stmt]> = Vec::with_capacity(end.rest.len() + 2);
+        parts.push(&stmts[..end.keep]);
+        parts.extend(end.last.as_slice().iter().map(std::slice::from_ref));
+        parts.extend_from_slice(end.rest);
+        self.parts(&parts, true)
     }
 
     fn stmt(&mut self, stmt: &Stmt) -> Result<()> {
@@ -1742,40 +1772,62 @@ fn repeat_shape(r: &syn::ExprRepeat) -> Option<(usize, Ty)> {
     }
 }
 
-/// An arm's statements followed by the rest of the block, unless the arm
-/// always returns.
-fn arm_with_rest(arm: &[Stmt], rest: &[Stmt]) -> Vec<Stmt> {
-    if diverges(arm) {
-        let mut v = arm.to_vec();
-        if let Some(Stmt::Expr(Expr::Return(r), _)) = v.last().cloned() {
-            v.pop();
-            if let Some(e) = r.expr {
-                v.push(Stmt::Expr(*e, None));
-            }
-        }
-        v
-    } else {
-        let mut v: Vec<Stmt> = arm.to_vec();
-        if let Some(Stmt::Expr(e, None)) = v.last().cloned() {
-            v.pop();
-            v.push(Stmt::Expr(e, Some(Default::default())));
-        }
-        v.extend(rest.iter().cloned());
-        v
+/// How a branch of an early return ends: how many of its statements stay
+/// as they are, the last one rewritten if it needs to be, and which of the
+/// statements after the `if` follow. A branch that returns ends with the
+/// returned value and nothing after it; one that does not loses its tail
+/// expression's value (`{ a }` is a statement there) and goes on with `rest`.
+fn arm_end<'r, 's>(arm: &[Stmt], rest: &'r [&'s [Stmt]]) -> ArmEnd<'r, 's> {
+    let n = arm.len();
+    match arm.last() {
+        Some(Stmt::Expr(Expr::Return(r), _)) => ArmEnd {
+            keep: n - 1,
+            last: r.expr.as_ref().map(|e| Stmt::Expr((**e).clone(), None)),
+            rest: &[],
+        },
+        _ if diverges(arm) => ArmEnd {
+            keep: n,
+            last: None,
+            rest: &[],
+        },
+        Some(Stmt::Expr(e, None)) => ArmEnd {
+            keep: n - 1,
+            last: Some(Stmt::Expr(e.clone(), Some(Default::default()))),
+            rest,
+        },
+        _ => ArmEnd {
+            keep: n,
+            last: None,
+            rest,
+        },
     }
+}
+
+struct ArmEnd<'r, 's> {
+    keep: usize,
+    last: Option<Stmt>,
+    rest: &'r [&'s [Stmt]],
 }
 
 /// Whether a block always ends in `return`.
 fn diverges(stmts: &[Stmt]) -> bool {
     match stmts.last() {
-        Some(Stmt::Expr(Expr::Return(_), _)) => true,
-        Some(Stmt::Expr(Expr::If(i), _)) => {
+        Some(Stmt::Expr(e, _)) => expr_diverges(e),
+        _ => false,
+    }
+}
+
+/// Whether an expression ending a block always returns: a `return`, or an
+/// `if` all of whose branches do.
+fn expr_diverges(e: &Expr) -> bool {
+    match e {
+        Expr::Return(_) => true,
+        Expr::If(i) => {
             diverges(&i.then_branch.stmts)
                 && match &i.else_branch {
                     Some((_, e)) => match &**e {
                         Expr::Block(b) => diverges(&b.block.stmts),
-                        Expr::If(_) => diverges(&[Stmt::Expr((**e).clone(), None)]),
-                        _ => false,
+                        other => expr_diverges(other),
                     },
                     None => false,
                 }
