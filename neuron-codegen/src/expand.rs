@@ -2,7 +2,9 @@
 
 use crate::context::Context;
 use crate::names::Names;
-use crate::{activity, chunk, emit, fuse, lower, returns, reverse, signature, Hygiene, Options};
+use crate::{
+    activity, chunk, emit, fuse, lower, nesting, returns, reverse, signature, Hygiene, Options,
+};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Error, ItemFn};
@@ -10,6 +12,7 @@ use syn::{Error, ItemFn};
 pub fn expand(mut item: ItemFn, hygiene: Hygiene, options: &Options) -> Result<TokenStream, Error> {
     let mut sig = signature::parse(&item.sig)?;
     sig.skip_inactive = options.skip_inactive;
+    nesting::check(&item.block)?;
     strip_param_attributes(&mut item);
     // Every stage names things apart from what the user wrote: collect that
     // once (it walks the whole function).

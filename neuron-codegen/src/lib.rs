@@ -36,6 +36,7 @@ mod iter;
 mod jam;
 mod lower;
 mod names;
+mod nesting;
 mod returns;
 mod reverse;
 mod rows;
@@ -119,6 +120,10 @@ pub fn differentiate_with(attr: TokenStream, item: TokenStream, hygiene: Hygiene
             return quote::quote!(#err #item);
         }
     };
+    if let Err(e) = nesting::check_tokens(&item) {
+        let err = e.to_compile_error();
+        return quote::quote!(#err #item);
+    }
     match syn::parse2::<syn::ItemFn>(item.clone()) {
         Ok(f) => expand::expand(f.clone(), hygiene, &options).unwrap_or_else(|e| {
             // Keep the original function so code that calls it still compiles.
