@@ -14,7 +14,9 @@
 //! as it is; `skip` finds, under `#[differentiate(skip_inactive)]`, the
 //! ReLUs whose argument's reverse runs only while they are on; `rows`
 //! finds the arrays a loop reads a row at a time, which both sweeps read
-//! through one slice taken before the loop.
+//! through one slice taken before the loop. Before all of them, `nesting`
+//! refuses a body nested deeper than the generated code can be (256
+//! levels).
 //!
 //! ```
 //! let f: syn::ItemFn = syn::parse_quote! {
