@@ -15,7 +15,7 @@
 use proc_macro2::{TokenStream, TokenTree};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{Block, Error, Expr, Stmt};
+use syn::{Block, Error, Expr};
 
 /// Levels of nesting a differentiated function may have. Measured with
 /// rustc's default 8 MiB stack and the macro built in debug: rustc parses
@@ -84,7 +84,7 @@ impl<'ast> Visit<'ast> for Depth {
                 break;
             }
             self.visit_stmt(stmt);
-            if returns(stmt) {
+            if crate::returns::has_return(stmt) {
                 self.depth += 1;
             }
         }
@@ -102,21 +102,6 @@ impl<'ast> Visit<'ast> for Depth {
     }
 
     fn visit_item(&mut self, _: &'ast syn::Item) {}
-}
-
-/// Whether a statement has a `return` in it (not in a closure or item).
-fn returns(stmt: &Stmt) -> bool {
-    struct Find(bool);
-    impl<'ast> Visit<'ast> for Find {
-        fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
-            self.0 = true;
-        }
-        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-        fn visit_item(&mut self, _: &'ast syn::Item) {}
-    }
-    let mut f = Find(false);
-    f.visit_stmt(stmt);
-    f.0
 }
 
 #[cfg(test)]

@@ -147,7 +147,8 @@ impl Rewriter<'_> {
     }
 }
 
-fn has_return(s: &Stmt) -> bool {
+/// Whether a statement has a `return` in it (not in a closure or item).
+pub fn has_return(s: &Stmt) -> bool {
     let mut f = FindReturn(false);
     f.visit_stmt(s);
     f.0
