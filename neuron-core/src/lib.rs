@@ -170,6 +170,36 @@ pub mod __private {
         }
     }
 
+    /// A gradient no one reads: `Pullback::Own` gives one for each
+    /// `#[no_grad]` parameter, which its caller passed data.
+    impl<T> Zeros for Vec<T> {
+        fn zeros() -> Self {
+            Vec::new()
+        }
+    }
+
+    /// The pullback a call to a function with `#[no_grad]` parameters
+    /// returns: `All` computes every float parameter's gradient; `Own`, the
+    /// function's own backward sweep, leaves the `#[no_grad]` ones out, and
+    /// is what the call gets when the caller passes data (values without a
+    /// gradient) to all of them.
+    ///
+    /// ```
+    /// use neuron_core::__private::Pullback;
+    /// let all = |d: f64| (2.0 * d, 3.0 * d);
+    /// let own = |d: f64| ((), 3.0 * d);
+    /// let pullback: Pullback<_, fn(f64) -> ((), f64)> = Pullback::All(all);
+    /// assert!(matches!(pullback, Pullback::All(_)));
+    /// let pullback: Pullback<fn(f64) -> (f64, f64), _> = Pullback::Own(own);
+    /// if let Pullback::Own(f) = pullback {
+    ///     assert_eq!(f(1.0), ((), 3.0));
+    /// }
+    /// ```
+    pub enum Pullback<A, B> {
+        All(A),
+        Own(B),
+    }
+
     /// Adds a gradient into an adjoint, element by element. `()` (the gradient
     /// of a parameter that has none) adds nothing.
     pub trait Accumulate<Rhs> {
