@@ -1,8 +1,15 @@
 //! `#[no_grad]` keeps a gradient out of `NAME_backward`'s result, but a
 //! caller that passes an active value to that parameter still gets its
-//! gradient through the call.
+//! gradient through the call. A caller that passes data (a value without a
+//! gradient) to every `#[no_grad]` parameter gets the callee's own sweep,
+//! which does not compute their gradients: both ways are checked here
+//! against num-dual.
 
+mod common;
+
+use common::{assert_all_close, dual_gradient, lift, uniform_vec};
 use neuron::differentiate;
+use num_dual::{Dual64, DualNum};
 
 #[differentiate]
 fn scale(x: f64, #[no_grad] s: f64) -> f64 {
@@ -47,4 +54,128 @@ fn caller_gets_the_gradient_through_a_no_grad_array_parameter() {
     let (da, db) = through_array_backward(a, b, 1.0);
     assert_eq!(da, [2.0 * dot * b[0], 2.0 * dot * b[1]]);
     assert_eq!(db, [2.0 * dot * a[0], 2.0 * dot * a[1]]);
+}
+
+/// A layer of `tanh` units over a batch row `x`, whose sizes are the
+/// arguments': `sum_i tanh(sum_j w[i n + j] x[j])`.
+#[differentiate]
+fn tanh_layer(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
+    let n = x.len();
+    let mut s = 0.0;
+    for i in 0..n {
+        let mut z = 0.0;
+        for j in 0..n {
+            z += w[i * n + j] * x[j];
+        }
+        s += z.tanh();
+    }
+    s
+}
+
+fn tanh_layer_dual(x: &[Dual64], w: &[Dual64]) -> Dual64 {
+    let n = x.len();
+    let mut s = Dual64::from(0.0);
+    for i in 0..n {
+        let mut z = Dual64::from(0.0);
+        for j in 0..n {
+            z += w[i * n + j] * x[j];
+        }
+        s += z.tanh();
+    }
+    s
+}
+
+/// Data into the layer's `#[no_grad]` parameter: the layer's own sweep.
+#[differentiate]
+fn data_loss(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
+    let a = tanh_layer(x, w);
+    a * a
+}
+
+/// An activation into it: the sweep with every gradient.
+#[differentiate]
+fn activation_loss(x: &[f64], w: &[f64]) -> f64 {
+    let a = tanh_layer(x, w);
+    a * a
+}
+
+/// One `#[no_grad]` argument active, the other data: every gradient.
+#[differentiate]
+fn affine(#[no_grad] a: f64, #[no_grad] b: f64, w: f64) -> f64 {
+    (a * w + b).sin()
+}
+
+#[differentiate]
+fn mixed(x: f64, w: f64) -> f64 {
+    affine(x, 0.5, w) + affine(0.25, x * x, w)
+}
+
+/// A recursion with a `#[no_grad]` parameter: `s x^n`, by self-calls.
+#[differentiate]
+fn scaled_power(x: f64, #[no_grad] s: f64, n: i32) -> f64 {
+    if n == 0 {
+        s
+    } else {
+        x * scaled_power(x, s, n - 1)
+    }
+}
+
+#[differentiate]
+fn through_recursion(x: f64, s: f64) -> f64 {
+    scaled_power(x, s, 3) + scaled_power(s, 2.0, 2)
+}
+
+#[test]
+fn data_into_no_grad_parameters_gives_the_exact_gradient() {
+    let mut rng = common::rng(7);
+    for n in [1, 3, 8] {
+        let (x, w) = (
+            uniform_vec(&mut rng, n, -1.0, 1.0),
+            uniform_vec(&mut rng, n * n, -1.0, 1.0),
+        );
+        let square = |v: &[Dual64], x: &[Dual64]| {
+            let a = tanh_layer_dual(x, v);
+            a * a
+        };
+        let xd = lift(&x, usize::MAX);
+        let (_, exact_w) = dual_gradient(&|v| square(v, &xd), &w);
+        // The own sweep gives `()` for x, and `data_loss_backward` only d/dw.
+        let dw = data_loss_backward(&x, &w, 1.0);
+        assert_all_close(&dw, &exact_w, 1e-13, 1e-14, "data: d/dw");
+        // With x active, the call takes the sweep with every gradient.
+        let both: Vec<f64> = x.iter().chain(&w).copied().collect();
+        let (_, exact) = dual_gradient(&|v| square(&v[n..], &v[..n]), &both);
+        let (dx, dw) = activation_loss_backward(&x, &w, 1.0);
+        assert_all_close(&dx, &exact[..n], 1e-13, 1e-14, "activation: d/dx");
+        assert_all_close(&dw, &exact[n..], 1e-13, 1e-14, "activation: d/dw");
+    }
+}
+
+#[test]
+fn one_active_no_grad_argument_is_enough_for_every_gradient() {
+    let f = |v: &[Dual64]| {
+        let (x, w) = (v[0], v[1]);
+        (x * w + 0.5).sin() + (w * 0.25 + x * x).sin()
+    };
+    for p in [[0.3, -1.2], [1.7, 0.4], [-0.8, 2.5]] {
+        let (_, exact) = dual_gradient(&f, &p);
+        let (dx, dw) = mixed_backward(p[0], p[1], 1.0);
+        assert_all_close(&[dx, dw], &exact, 1e-14, 1e-15, "mixed");
+    }
+}
+
+#[test]
+fn a_recursion_with_a_no_grad_parameter_gives_the_exact_gradient() {
+    let f = |v: &[Dual64]| {
+        let (x, s) = (v[0], v[1]);
+        s * x.powi(3) + s * s * 2.0
+    };
+    for p in [[0.3, -1.2], [1.7, 0.4], [-0.8, 2.5]] {
+        let (_, exact) = dual_gradient(&f, &p);
+        let (dx, ds) = through_recursion_backward(p[0], p[1], 1.0);
+        assert_all_close(&[dx, ds], &exact, 1e-14, 1e-15, "through the recursion");
+        // The function's own backward: d/dx only.
+        let own = scaled_power_backward(p[0], p[1], 3, 1.0);
+        assert_all_close(&[own], &[3.0 * p[1] * p[0] * p[0]], 1e-14, 1e-15, "own");
+    }
 }

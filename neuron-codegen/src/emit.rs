@@ -404,12 +404,12 @@ impl Forward {
             }
             Inst::Call {
                 func,
-                args,
+                args: call_args,
                 out,
                 pullback,
             } => {
                 let o = cx.mem(*out).clone();
-                let args: Vec<TokenStream> = args
+                let args: Vec<TokenStream> = call_args
                     .iter()
                     .map(|a| match a {
                         Arg::Value(v) => self.operand(cx, *v, Prec::Other),
@@ -423,10 +423,22 @@ impl Forward {
                 if !cx.active_mem(*out) {
                     return quote!(let #o = #func(#(#args),*););
                 }
-                let forward = Context::companion(func, "__neuron_forward_");
                 let pb = &cx.ir.values[*pullback].name;
-                let boxed = self_call(cx, func).then(|| boxed_pullback(cx, pb));
-                quote!(let (#o, #pb) = #forward(#(#args),*); #boxed)
+                if self_call(cx, func) {
+                    // Its own pullback type cannot be inside it: boxed, and
+                    // applied by `reverse` directly.
+                    let forward = Context::companion(func, "__neuron_forward_");
+                    let boxed = boxed_pullback(cx, pb);
+                    return quote!(let (#o, #pb) = #forward(#(#args),*); #boxed);
+                }
+                // Which arguments have a gradient here, for the callee to
+                // leave out the #[no_grad] gradients no one reads.
+                let active = call_args.iter().map(|a| match a {
+                    Arg::Value(v) => cx.active(*v),
+                    Arg::Mem { mem, .. } => cx.active_mem(*mem),
+                });
+                let call = Context::companion(func, "__neuron_call_");
+                quote!(let (#o, #pb) = #call([#(#active),*], #(#args),*);)
             }
         }
     }
@@ -441,7 +453,7 @@ fn init_of(b: &Block, m: MemId) -> Option<&MemInit> {
 }
 
 /// Whether a call is the function calling itself by name.
-fn self_call(cx: &Context, func: &syn::Path) -> bool {
+pub(crate) fn self_call(cx: &Context, func: &syn::Path) -> bool {
     func.leading_colon.is_none()
         && func.segments.len() == 1
         && func.segments[0].ident == cx.sig.name
@@ -955,7 +967,7 @@ pub fn items(
         sig,
         reserved,
         &forward,
-        &|p| p.differentiable(),
+        own.is_some().then_some(&own_name),
         &callers,
     );
     let (wrapped, own_fn) = match own {
@@ -1031,39 +1043,60 @@ fn hidden_attributes() -> TokenStream {
 }
 
 /// What a call from another differentiated function uses:
-/// `__neuron_forward_NAME` (the value and the pullback),
-/// `__neuron_reverse_NAME` (the pullback applied, with the call's arguments
-/// again) and `__neuron_Output_NAME` (the output type, for a zero adjoint).
+/// `__neuron_call_NAME` (the value and the pullback, told which arguments
+/// have a gradient in the caller), `__neuron_reverse_NAME` (the pullback
+/// applied, with the call's arguments again) and `__neuron_Output_NAME`
+/// (the output type, for a zero adjoint). The pullback is
+/// `__neuron_forward_NAME`'s, or, with `own` (the sweeps without the
+/// `#[no_grad]` parameters' gradients), a `Pullback` of either: `Own` when
+/// the caller passes data to every `#[no_grad]` parameter, so no gradient
+/// is computed that it would drop.
 fn hidden(
     item: &syn::ItemFn,
     sig: &Signature,
     reserved: &crate::names::Names,
     forward: &syn::Ident,
-    wrt: &dyn Fn(&Param) -> bool,
+    own: Option<&syn::Ident>,
     body: &TokenStream,
 ) -> TokenStream {
     let (vis, name, out_ty) = (&item.vis, &item.sig.ident, &sig.output);
+    let all = |p: &Param| p.differentiable();
     let reverse = format_ident!("__neuron_reverse_{}", name);
+    let call = format_ident!("__neuron_call_{}", name);
     let output_alias = format_ident!("__neuron_Output_{}", name);
-    let forward_fn = forward_fn(item, sig, forward, wrt, body);
+    let forward_fn = forward_fn(item, sig, forward, &all, body);
     let mut fresh = reserved.clone();
-    let (pullback, d_output, f) = (
+    let (pullback, d_output, f, g) = (
         fresh.fresh("pullback"),
         fresh.fresh("d_output"),
         fresh.fresh("F"),
+        fresh.fresh("G"),
+    );
+    let (active, value, grads) = (
+        fresh.fresh("active"),
+        fresh.fresh("value"),
+        fresh.fresh("grads"),
     );
     // A caller passes every argument again: `()` for a scalar value, each
     // array (or call result) as it was passed. Only the borrowed ones are used.
-    let params = sig.params.iter().map(|p| {
-        if p.borrowed() {
-            declared(p)
-        } else {
-            quote!(_: impl ::core::marker::Sized)
-        }
-    });
-    let borrowed = sig.borrowed().map(|p| &p.name);
-    let bound = sig.pullback_bound(wrt);
-    // The function's own generic parameters, then the pullback's type
+    let params: Vec<TokenStream> = sig
+        .params
+        .iter()
+        .map(|p| {
+            if p.borrowed() {
+                declared(p)
+            } else {
+                quote!(_: impl ::core::marker::Sized)
+            }
+        })
+        .collect();
+    let borrowed: Vec<&syn::Ident> = sig.borrowed().map(|p| &p.name).collect();
+    let declared_params = sig.params.iter().map(declared);
+    let names: Vec<&syn::Ident> = sig.params.iter().map(|p| &p.name).collect();
+    let count = sig.params.len();
+    let bound = sig.pullback_bound(&all);
+    let consts: Vec<&syn::Ident> = item.sig.generics.const_params().map(|c| &c.ident).collect();
+    // The function's own generic parameters, then the pullback's types
     // (built as tokens: parsing could fail, and the macro must not panic).
     let mut generics: Vec<TokenStream> = item
         .sig
@@ -1072,8 +1105,64 @@ fn hidden(
         .iter()
         .map(|g| quote!(#g))
         .collect();
-    generics.push(quote!(#f: #bound));
-    let grads = sig.grads(wrt);
+    let fn_generics = &item.sig.generics;
+    let result = sig.grads(&all);
+    let private = quote!(::neuron::__private);
+    let (call_ty, call_body, reverse_ty, reverse_body) = match own {
+        None => {
+            generics.push(quote!(#f: #bound));
+            (
+                quote!(impl #bound + use<#(#consts),*>),
+                quote!(let _ = #active; #forward(#(#names),*)),
+                quote!(#f),
+                quote!(#pullback(#(#borrowed,)* #d_output)),
+            )
+        }
+        Some(own) => {
+            let own_bound = sig.pullback_bound(&|p| p.grad);
+            generics.push(quote!(#f: #bound));
+            generics.push(quote!(#g: #own_bound));
+            let data = sig
+                .params
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.differentiable() && !p.grad)
+                .map(|(i, _)| quote!(!#active[#i]));
+            // `Own` gives a zero, never read, for each #[no_grad] gradient.
+            let filled = sig.params.iter().enumerate().map(|(i, p)| {
+                let (i, ty) = (syn::Index::from(i), &p.grad_ty);
+                if p.grad {
+                    quote!(#grads.#i)
+                } else if p.differentiable() {
+                    quote!(<#ty as #private::Zeros>::zeros())
+                } else {
+                    quote!(())
+                }
+            });
+            (
+                quote!(#private::Pullback<impl #bound + use<#(#consts),*>, impl #own_bound + use<#(#consts),*>>),
+                quote! {
+                    if #(#data)&&* {
+                        let (#value, #pullback) = #own(#(#names),*);
+                        (#value, #private::Pullback::Own(#pullback))
+                    } else {
+                        let (#value, #pullback) = #forward(#(#names),*);
+                        (#value, #private::Pullback::All(#pullback))
+                    }
+                },
+                quote!(#private::Pullback<#f, #g>),
+                quote! {
+                    match #pullback {
+                        #private::Pullback::All(#pullback) => #pullback(#(#borrowed,)* #d_output),
+                        #private::Pullback::Own(#pullback) => {
+                            let #grads = #pullback(#(#borrowed,)* #d_output);
+                            (#(#filled,)*)
+                        }
+                    }
+                },
+            )
+        }
+    };
     let attrs = hidden_attributes();
     quote! {
         #[doc(hidden)]
@@ -1083,8 +1172,13 @@ fn hidden(
         #forward_fn
 
         #attrs
-        #vis fn #reverse <#(#generics),*> (#pullback: #f, #(#params,)* #d_output: #out_ty) -> (#(#grads,)*) {
-            #pullback(#(#borrowed,)* #d_output)
+        #vis fn #call #fn_generics (#active: [bool; #count], #(#declared_params,)*) -> (#out_ty, #call_ty) {
+            #call_body
+        }
+
+        #attrs
+        #vis fn #reverse <#(#generics),*> (#pullback: #reverse_ty, #(#params,)* #d_output: #out_ty) -> (#(#result,)*) {
+            #reverse_body
         }
     }
 }

@@ -17,14 +17,16 @@ pub fn expand(mut item: ItemFn, hygiene: Hygiene, options: &Options) -> Result<T
     // Every stage names things apart from what the user wrote: collect that
     // once (it walks the whole function).
     let names = Names::new(&item);
-    // Callers need a gradient for every float parameter; NAME_backward leaves
-    // out the #[no_grad] ones. It runs the fused sweeps when a loop fuses;
-    // otherwise, when there are #[no_grad] parameters, it gets a sweep of its
-    // own that does not compute their gradients.
+    // A caller may pass a value with a gradient to a #[no_grad] parameter,
+    // and then needs its gradient: one sweep computes every float
+    // parameter's. With #[no_grad] parameters, a sweep of the function's own
+    // leaves theirs out: callers that pass data to all of them get it, and
+    // so does NAME_backward, unless a loop fuses, when it runs the fused
+    // sweeps.
     let callers = pullback(&item, &sig, &names, hygiene, &|p| p.differentiable())?;
     let fused = fused(&item, &sig, &names, hygiene, &|p| p.grad)?;
     let no_grad = sig.params.iter().any(|p| p.differentiable() && !p.grad);
-    let own = if fused.is_none() && no_grad {
+    let own = if no_grad {
         Some(pullback(&item, &sig, &names, hygiene, &|p| p.grad)?)
     } else {
         None

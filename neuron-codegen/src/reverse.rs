@@ -1524,11 +1524,23 @@ fn call_rev(
             }
         }
     }
+    let apply = if crate::emit::self_call(cx, func) {
+        // A recursive call's pullback is boxed (see `emit`): called with
+        // the borrowed arguments, as `__neuron_reverse_NAME` would.
+        let borrowed = call_args
+            .iter()
+            .zip(&cx.sig.params)
+            .filter(|(_, p)| p.borrowed())
+            .map(|(a, _)| a);
+        quote!(#pullback(#(#borrowed,)* #d_out))
+    } else {
+        quote!(#reverse(#pullback, #(#call_args,)* #d_out))
+    };
     // One block: the accumulations move the gradients out of `grads` one by
     // one, so nothing may come between them (`chunk` cuts between statements).
     quote! {
         {
-            let #grads = #reverse(#pullback, #(#call_args,)* #d_out);
+            let #grads = #apply;
             #accs
         }
     }

@@ -52,7 +52,7 @@ fn the_network_loss_runs_each_samples_reverse_after_its_forward() {
     let reverse = &body[body.find("let mut d_h").unwrap()..];
     assert!(!reverse.contains("* w1 ["), "{reverse}");
     // The pullback of the call is applied in the iteration that made it.
-    let call = body.find("__neuron_forward_cross_entropy").unwrap();
+    let call = body.find("__neuron_call_cross_entropy").unwrap();
     let apply = body.find("__neuron_reverse_cross_entropy").unwrap();
     assert!(call < apply, "{body}");
     // NAME_backward uses it; callers keep the forward sweep and its pullback,

@@ -19,12 +19,12 @@ fn a_callee_runs_forward_once_and_its_pullback_in_the_reverse_sweep() {
     );
     let (forward, reverse) = sweeps(&out, "outer");
     assert_eq!(
-        forward.matches("__neuron_forward_inner").count(),
+        forward.matches("__neuron_call_inner").count(),
         2,
         "{forward}"
     );
     assert!(!forward.contains("__neuron_reverse_inner"), "{forward}");
-    assert!(!reverse.contains("__neuron_forward_inner"), "{reverse}");
+    assert!(!reverse.contains("__neuron_call_inner"), "{reverse}");
     assert!(
         !reverse.contains(" inner ("),
         "no plain call either: {reverse}"
@@ -44,7 +44,7 @@ fn a_call_whose_value_needs_no_gradient_is_a_plain_call() {
     // so look at the sweep of `f_backward`, which leaves `c` out.
     let own = &out[out.find("fn __neuron_backward_f").expect("own sweep")..];
     assert!(own.contains("g (c)"), "{own}");
-    assert!(!own.contains("__neuron_forward_g"), "{own}");
+    assert!(!own.contains("__neuron_call_g"), "{own}");
 }
 
 #[test]
@@ -52,4 +52,41 @@ fn a_self_call_boxes_its_pullback() {
     let out = expand("fn p(x: f64, n: i32) -> f64 { if n == 0 { 1.0 } else { x * p(x, n - 1) } }");
     let (forward, _) = sweeps(&out, "p");
     assert!(forward.contains("Box < dyn FnOnce"), "{forward}");
+}
+
+#[test]
+fn a_call_tells_the_callee_which_arguments_have_a_gradient() {
+    let out = expand("fn f(#[no_grad] x: &[f64], w: f64) -> f64 { g(x, w) + g(x, 2.0) }");
+    // The callers' sweep differentiates x too; `2.0` has no gradient.
+    let (forward, _) = sweeps(&out, "f");
+    assert!(
+        forward.contains("__neuron_call_g ([true , true] , x , w)"),
+        "{forward}"
+    );
+    assert!(
+        forward.contains("__neuron_call_g ([true , false] , x , 2.0)"),
+        "{forward}"
+    );
+    // f_backward's own sweep leaves x out: data for g.
+    let own = &out[out.find("fn __neuron_backward_f").expect("own sweep")..];
+    assert!(
+        own.contains("__neuron_call_g ([false , true] , x , w)"),
+        "{own}"
+    );
+    // f itself takes its own sweep when every #[no_grad] argument is data.
+    let call = &out[out.find("fn __neuron_call_f").expect("callers' entry")..];
+    assert!(call.contains("if ! active [0usize] {"), "{call}");
+    assert!(call.contains("Pullback :: Own"), "{call}");
+}
+
+#[test]
+fn without_no_grad_parameters_there_is_one_pullback() {
+    let out = expand("fn f(x: f64, w: f64) -> f64 { x * w }");
+    let call = &out[out.find("fn __neuron_call_f").expect("callers' entry")..];
+    assert!(!out.contains("Pullback"), "{out}");
+    assert!(!out.contains("fn __neuron_backward_f"), "{out}");
+    assert!(
+        call.contains("let _ = active ; __neuron_forward_f (x , w)"),
+        "{call}"
+    );
 }

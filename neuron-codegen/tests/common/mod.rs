@@ -22,8 +22,8 @@ pub fn sweeps(out: &str, name: &str) -> (String, String) {
         .expect("a forward sweep is generated");
     let rest = &out[start..];
     let end = rest
-        .find("fn __neuron_reverse_")
-        .expect("a reverse helper follows");
+        .find("fn __neuron_call_")
+        .expect("the callers' entry follows");
     let body = &rest[..end];
     let split = body.find("move |").expect("the pullback is a move closure");
     (body[..split].to_string(), body[split..].to_string())
