@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use neuron_bench::cases::{dense, network, rnn, rosenbrock, seed_neuron};
+use neuron_bench::cases::{dense, layer_call, network, rnn, rosenbrock, seed_neuron};
 
 /// The seed neuron, one call per iteration; the inputs are in memory (see
 /// `seed_neuron::forward_on`).
@@ -176,6 +176,28 @@ fn rosenbrock_1000(c: &mut Criterion) {
     g.finish();
 }
 
+/// Not a target case: a call passing data to a `#[no_grad]` parameter.
+fn layer_call_64(c: &mut Criterion) {
+    let (x, w) = layer_call::inputs();
+    let mut g = c.benchmark_group("layer_call_64");
+    g.bench_function("forward", |bn| {
+        bn.iter(|| layer_call::loss(black_box(&x), black_box(&w)))
+    });
+    g.bench_function("hand", |bn| {
+        bn.iter(|| layer_call::hand(black_box(&x), black_box(&w), 1.0))
+    });
+    g.bench_function("generated", |bn| {
+        bn.iter(|| layer_call::generated(black_box(&x), black_box(&w), 1.0))
+    });
+    g.bench_function("generated_all", |bn| {
+        bn.iter(|| layer_call::generated_all(black_box(&x), black_box(&w), 1.0))
+    });
+    g.bench_function("echidna", |bn| {
+        bn.iter(|| layer_call::echidna(black_box(&x), black_box(&w)))
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     seed_neuron,
@@ -183,6 +205,7 @@ criterion_group!(
     dense_layer,
     network_loss,
     rnn_cell,
-    rosenbrock_1000
+    rosenbrock_1000,
+    layer_call_64
 );
 criterion_main!(benches);

@@ -4,12 +4,12 @@
 //!
 //! `cargo run --release -p neuron-bench --example interleave -- CASE BLOCKS CALLS`,
 //! CASE one of `neuron`, `neuron_x1024`, `dense`, `network`, `rnn`,
-//! `rosenbrock`: for each variant (with `num_dual` on the neuron and
+//! `rosenbrock`, `layer_call`: for each variant (with `num_dual` on the neuron and
 //! `echidna` on the rnn, the baselines nearest a target), the median time per
 //! call over the blocks, and the median of its ratio to `generated` in the
 //! same block.
 
-use neuron_bench::cases::{dense, network, rnn, rosenbrock, seed_neuron};
+use neuron_bench::cases::{dense, layer_call, network, rnn, rosenbrock, seed_neuron};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -32,7 +32,7 @@ fn variant<'a, T>(name: &'static str, mut f: impl FnMut() -> T + 'a) -> Variant<
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [case, blocks, calls] = &args[..] else {
-        panic!("usage: interleave neuron|neuron_x1024|dense|network|rnn|rosenbrock BLOCKS CALLS");
+        panic!("usage: interleave neuron|neuron_x1024|dense|network|rnn|rosenbrock|layer_call BLOCKS CALLS");
     };
     let (blocks, calls): (usize, usize) = (blocks.parse().unwrap(), calls.parse().unwrap());
     let one = seed_neuron::inputs();
@@ -45,6 +45,7 @@ fn main() {
     let n = network::inputs();
     let r = rnn::inputs();
     let x = rosenbrock::inputs();
+    let l = layer_call::inputs();
     let mut variants: Vec<Variant> = match case.as_str() {
         "neuron" => vec![
             variant("hand", || seed_neuron::hand_on(black_box(&one))),
@@ -111,6 +112,17 @@ fn main() {
         "rosenbrock" => vec![
             variant("hand", || rosenbrock::hand(black_box(&x), 1.0)),
             variant("generated", || rosenbrock::generated(black_box(&x), 1.0)),
+        ],
+        "layer_call" => vec![
+            variant("hand", || {
+                layer_call::hand(black_box(&l.0), black_box(&l.1), 1.0)
+            }),
+            variant("generated", || {
+                layer_call::generated(black_box(&l.0), black_box(&l.1), 1.0)
+            }),
+            variant("generated_all", || {
+                layer_call::generated_all(black_box(&l.0), black_box(&l.1), 1.0)
+            }),
         ],
         other => panic!("no case {other}"),
     };

@@ -1,6 +1,7 @@
-//! The five benchmark cases.
+//! The five benchmark cases, and a call with data (`layer_call`).
 
 pub mod dense;
+pub mod layer_call;
 pub mod network;
 pub mod rnn;
 pub mod rosenbrock;
