@@ -144,6 +144,54 @@ pub mod __private {
         x.zeros_like()
     }
 
+    /// A callee's gradient as the caller's adjoint of the array `x` passed
+    /// to it, where that is the adjoint's first contribution: the same
+    /// values as [`zeros_like`] plus the gradient, without a second array.
+    ///
+    /// ```
+    /// use neuron_core::__private::gradient_like;
+    /// let w = [1.0, 2.0];
+    /// // A callee that took `&w` as a slice returns a `Vec`.
+    /// let d: [f64; 2] = gradient_like(&w, vec![0.5, -1.0]);
+    /// assert_eq!(d, [0.5, -1.0]);
+    /// let v = vec![1.0, 2.0];
+    /// assert_eq!(gradient_like(&v[..], vec![3.0, 4.0]), vec![3.0, 4.0]);
+    /// ```
+    pub fn gradient_like<T: ZerosLike + ?Sized, G>(_x: &T, gradient: G) -> T::Grad
+    where
+        T::Grad: FromGradient<G>,
+    {
+        FromGradient::from_gradient(gradient)
+    }
+
+    /// A gradient moved (or, from a `Vec` into an array, copied) into an
+    /// adjoint of the same shape.
+    pub trait FromGradient<G> {
+        fn from_gradient(gradient: G) -> Self;
+    }
+
+    impl<T> FromGradient<Vec<T>> for Vec<T> {
+        fn from_gradient(gradient: Vec<T>) -> Self {
+            gradient
+        }
+    }
+
+    impl<T, const N: usize> FromGradient<[T; N]> for [T; N] {
+        fn from_gradient(gradient: [T; N]) -> Self {
+            gradient
+        }
+    }
+
+    impl<T, const N: usize> FromGradient<Vec<T>> for [T; N] {
+        fn from_gradient(gradient: Vec<T>) -> Self {
+            // The callee's gradient is shaped like the array passed to it.
+            match gradient.try_into() {
+                Ok(a) => a,
+                Err(g) => panic!("a gradient of {} elements for an array of {N}", g.len()),
+            }
+        }
+    }
+
     /// A zero of a type known only by name (the output type of a called
     /// differentiated function).
     pub trait Zeros {
@@ -231,6 +279,16 @@ pub mod __private {
     }
 
     impl<T: Accumulate<U>, U> Accumulate<Vec<U>> for Vec<T> {
+        fn accumulate(&mut self, rhs: Vec<U>) {
+            for (a, b) in self.iter_mut().zip(rhs) {
+                a.accumulate(b);
+            }
+        }
+    }
+
+    // An array passed to a slice parameter (`g(&x)` for `g(x: &[f64])`)
+    // gets its gradient back as a `Vec`.
+    impl<T: Accumulate<U>, U, const N: usize> Accumulate<Vec<U>> for [T; N] {
         fn accumulate(&mut self, rhs: Vec<U>) {
             for (a, b) in self.iter_mut().zip(rhs) {
                 a.accumulate(b);
