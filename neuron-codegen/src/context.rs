@@ -101,6 +101,12 @@ pub struct Context<'a> {
     /// Every identifier of the reverse sweep, once generated (see
     /// `reverse::declare`): the forward sweep keeps the values it names.
     pub reverse_names: HashSet<String>,
+    /// The array parameters' gradient accumulators with the argument of
+    /// their zero (`zeros_like(w)`): `reverse::declare` may declare one at a
+    /// call's block instead (see `declared_by_call`), and records it in
+    /// `declared_by_calls`, so that `expand` does not declare it again.
+    pub gradient_arrays: Vec<(Ident, TokenStream)>,
+    pub declared_by_calls: HashSet<String>,
     /// The row slices that loop's reverse reads, until `fused_rev` is set.
     pub fused_slices: TokenStream,
 }
@@ -247,6 +253,8 @@ impl<'a> Context<'a> {
             fused,
             fused_rev: None,
             reverse_names: HashSet::new(),
+            gradient_arrays: Vec::new(),
+            declared_by_calls: HashSet::new(),
             fused_slices: TokenStream::new(),
         };
         c.find_frozen(&ir.body);
@@ -844,6 +852,20 @@ fn names(tt: &TokenTree, name: &str) -> bool {
         TokenTree::Group(g) => g.stream().into_iter().any(|t| names(&t, name)),
         _ => false,
     }
+}
+
+/// How many times `ident` occurs in `ts`.
+pub fn count_mentions(ts: &TokenStream, ident: &Ident) -> usize {
+    fn count(ts: TokenStream, name: &str) -> usize {
+        ts.into_iter()
+            .map(|tt| match tt {
+                TokenTree::Ident(i) => usize::from(i == name),
+                TokenTree::Group(g) => count(g.stream(), name),
+                _ => 0,
+            })
+            .sum()
+    }
+    count(ts.clone(), &ident.to_string())
 }
 
 /// Every identifier in `ts`.

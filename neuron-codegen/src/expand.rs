@@ -167,7 +167,7 @@ fn sweeps<R>(
     // Gradient accumulators of the parameters come first, so they get plain names.
     // Each parameter's gradient, and whether it is a scalar.
     let mut grads: Vec<Option<(syn::Ident, bool)>> = Vec::new();
-    let mut decls = TokenStream::new();
+    let mut decls: Vec<(syn::Ident, TokenStream)> = Vec::new();
     for (i, p) in sig.params.iter().enumerate() {
         if !wrt(p) {
             grads.push(None);
@@ -187,22 +187,30 @@ fn sweeps<R>(
         );
         cx.set_param_adjoint(value, mem, d.clone());
         let n = &p.name;
-        let zero = match &p.shape {
-            signature::Shape::Scalar => quote!(-0.0),
-            signature::Shape::Container { by_ref: true, .. } => {
-                quote!(::neuron::__private::zeros_like(#n))
-            }
-            signature::Shape::Container { by_ref: false, .. } => {
-                quote!(::neuron::__private::zeros_like(&#n))
+        let shape = match &p.shape {
+            signature::Shape::Scalar => None,
+            signature::Shape::Container { by_ref: true, .. } => Some(quote!(#n)),
+            signature::Shape::Container { by_ref: false, .. } => Some(quote!(&#n)),
+        };
+        let zero = match &shape {
+            None => quote!(-0.0),
+            Some(shape) => {
+                cx.gradient_arrays.push((d.clone(), shape.clone()));
+                quote!(::neuron::__private::zeros_like(#shape))
             }
         };
-        decls.extend(quote!(let mut #d = #zero;));
+        decls.push((d.clone(), quote!(let mut #d = #zero;)));
         cx.first_writes.zeroed.insert(d.to_string());
         let scalar = matches!(p.shape, signature::Shape::Scalar);
         grads.push(Some((d, scalar)));
     }
     let d_output = cx.names.fresh("d_output");
     let rev = reverse::sweep(&mut cx, &d_output);
+    let decls: TokenStream = decls
+        .into_iter()
+        .filter(|(d, _)| !cx.declared_by_calls.contains(&d.to_string()))
+        .map(|(_, decl)| decl)
+        .collect();
     match (&cx.fused, &cx.fused_rev) {
         (Some(body), Some(f)) if !fuse::sound(&cx, *body, &f.before) => return Ok(None),
         (Some(_), None) => return Ok(None),

@@ -285,10 +285,32 @@ fn declare(
         }
         cx.reverse_names = names;
     }
+    // A parameter's gradient array whose first contribution is a call's:
+    // declared there, from the callee's gradient (not in a fused sweep,
+    // whose parts `split_fused` moves apart).
+    if b.id == 0 && cx.fused.is_none() {
+        let mut by_stmt: std::collections::BTreeMap<usize, Vec<_>> = Default::default();
+        for (d, shape) in cx.gradient_arrays.clone() {
+            if let Some(&k) = first_use.get(&d.to_string()) {
+                by_stmt.entry(k).or_default().push((d, shape));
+            }
+        }
+        for (k, ds) in by_stmt {
+            if let Some((s, declared)) = declared_by_call(&ds, &stmts[k]) {
+                stmts[k] = s;
+                cx.declared_by_calls
+                    .extend(declared.iter().map(ToString::to_string));
+            }
+        }
+    }
     for (d, zero) in accumulators {
         if let Some(&k) = first_use.get(&d.to_string()) {
-            let merged = if fused == Some(k) || !zero.minus_zero {
+            let merged = if fused == Some(k) {
                 None
+            } else if !zero.minus_zero {
+                zeros_like_argument(&zero.tokens)
+                    .and_then(|shape| declared_by_call(&[(d.clone(), shape)], &stmts[k]))
+                    .map(|(s, _)| s)
             } else {
                 declared_by_first_write(&d, &stmts[k])
             };
@@ -342,6 +364,84 @@ fn declared_by_first_write(d: &syn::Ident, stmt: &TokenStream) -> Option<TokenSt
         let before: TokenStream = tokens[..start].iter().cloned().collect();
         let after: TokenStream = tokens[end + 1..].iter().cloned().collect();
         return Some(quote!(#before let mut #d = #init; #after));
+    }
+}
+
+/// `stmt`, if it is a call's reverse (`{ let grads = …; accumulate(&mut
+/// d, grads.1); … }`), made the declaration of those of the accumulators
+/// `ds` it adds a gradient to and names nowhere else, from that gradient:
+/// `let mut d = { let grads = …; …; gradient_like(shape, grads.1) };`.
+/// Zeroing an array and adding the callee's gradient into it gives the same
+/// values (but for the sign of a zero) as taking the gradient, which the
+/// callee has just allocated. Each `d` comes with the argument of its zero,
+/// `zeros_like(shape)`, for its type. Also the names it declared.
+fn declared_by_call(
+    ds: &[(syn::Ident, TokenStream)],
+    stmt: &TokenStream,
+) -> Option<(TokenStream, Vec<syn::Ident>)> {
+    let block: syn::Block = syn::parse2(stmt.clone()).ok()?;
+    let mut taken = Vec::new();
+    let mut declared = Vec::new();
+    let mut values = Vec::new();
+    for (d, shape) in ds {
+        // Counted on tokens: how a token stream prints differs in the compiler.
+        if crate::context::count_mentions(stmt, d) != 1 {
+            continue;
+        }
+        let Some(k) = block.stmts.iter().position(|s| adds_gradient_to(s, d)) else {
+            continue;
+        };
+        let syn::Stmt::Expr(syn::Expr::Call(add), _) = &block.stmts[k] else {
+            continue;
+        };
+        let gradient = &add.args[1];
+        taken.push(k);
+        declared.push(d.clone());
+        values.push(quote!(::neuron::__private::gradient_like(#shape, #gradient)));
+    }
+    if declared.is_empty() {
+        return None;
+    }
+    let rest = (0..block.stmts.len())
+        .filter(|k| !taken.contains(k))
+        .map(|k| &block.stmts[k]);
+    let code = match (&declared[..], &values[..]) {
+        ([d], [value]) => quote!(let mut #d = { #(#rest)* #value };),
+        _ => quote!(let (#(mut #declared),*) = { #(#rest)* (#(#values),*) };),
+    };
+    Some((code, declared))
+}
+
+/// Whether `s` is `::neuron::__private::accumulate(&mut d, g);`, a call's
+/// gradient added to the whole of `d`.
+fn adds_gradient_to(s: &syn::Stmt, d: &syn::Ident) -> bool {
+    let syn::Stmt::Expr(syn::Expr::Call(call), Some(_)) = s else {
+        return false;
+    };
+    let is_accumulate = matches!(&*call.func, syn::Expr::Path(p)
+        if p.path.segments.last().is_some_and(|l| l.ident == "accumulate"));
+    let into_d = matches!(call.args.first(), Some(syn::Expr::Reference(r))
+        if r.mutability.is_some() && matches!(&*r.expr, syn::Expr::Path(p) if p.path.is_ident(d)));
+    is_accumulate && call.args.len() == 2 && into_d
+}
+
+/// `x` of a zero `::neuron::__private::zeros_like(x)`.
+fn zeros_like_argument(zero: &TokenStream) -> Option<TokenStream> {
+    let call: syn::ExprCall = syn::parse2(zero.clone()).ok()?;
+    let syn::Expr::Path(f) = &*call.func else {
+        return None;
+    };
+    let named = f
+        .path
+        .segments
+        .last()
+        .is_some_and(|l| l.ident == "zeros_like");
+    match (named, call.args.len()) {
+        (true, 1) => {
+            let x = &call.args[0];
+            Some(quote!(#x))
+        }
+        _ => None,
     }
 }
 

@@ -90,3 +90,27 @@ fn without_no_grad_parameters_there_is_one_pullback() {
         "{call}"
     );
 }
+
+#[test]
+fn a_calls_gradient_that_comes_first_is_the_adjoint() {
+    // The reverse sweep meets the call first: both gradients come from it.
+    let out = expand("fn f(x: &[f64], w: &[f64]) -> f64 { g(x, w) * 2.0 }");
+    let (_, reverse) = sweeps(&out, "f");
+    assert!(reverse.contains("let (mut d_x , mut d_w) = {"), "{reverse}");
+    assert!(!reverse.contains("zeros_like"), "{reverse}");
+    // A contribution the reverse sweep meets later is added to it.
+    let out = expand("fn f(x: &[f64], w: f64) -> f64 { x[0] * w + g(x, w) }");
+    let (_, reverse) = sweeps(&out, "f");
+    let declared = reverse
+        .find("let mut d_x = {")
+        .expect("declared by the call");
+    let added = reverse.find("d_x [0] +=").expect("then added to");
+    assert!(declared < added, "{reverse}");
+    assert!(!reverse.contains("zeros_like"), "{reverse}");
+    // Inside a loop, every iteration's call adds to one zeroed adjoint.
+    let out = expand(
+        "fn f(x: &[f64], n: usize) -> f64 { let mut s = 0.0; for _ in 0..n { s += g(x, s); } s }",
+    );
+    let (_, reverse) = sweeps(&out, "f");
+    assert!(reverse.contains("zeros_like (x)"), "{reverse}");
+}
