@@ -46,31 +46,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-#[differentiate]
-fn layer(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
-    let n = x.len();
-    let mut s = 0.0;
-    for i in 0..n {
-        let mut z = 0.0;
-        for j in 0..n {
-            z += w[i * n + j] * x[j];
-        }
-        s += z.tanh();
-    }
-    s
-}
-
-#[differentiate]
-fn data_loss(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
-    let a = layer(x, w);
-    a * a
-}
-
-#[differentiate]
-fn activation_loss(x: &[f64], w: &[f64]) -> f64 {
-    let a = layer(x, w);
-    a * a
-}
+include!("common/tanh_layer.rs");
 
 /// `(allocations of w's size, of x's size)` while `f` runs.
 fn counted<T>(f: impl FnOnce() -> T) -> (T, usize, usize) {
@@ -109,8 +85,8 @@ fn a_call_allocates_each_gradient_once_and_none_for_data() {
     );
     assert_eq!(dw, dw_all);
     // And the gradients are the layer's: d/dw of a² is 2a · d/dw a.
-    let a = layer(&x, &w);
-    let dw_layer = layer_backward(&x, &w, 2.0 * a);
+    let a = tanh_layer(&x, &w);
+    let dw_layer = tanh_layer_backward(&x, &w, 2.0 * a);
     for (g, h) in dw.iter().zip(&dw_layer) {
         assert!((g - h).abs() <= 1e-14 * h.abs().max(1.0), "{g} vs {h}");
     }

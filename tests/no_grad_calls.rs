@@ -56,22 +56,6 @@ fn caller_gets_the_gradient_through_a_no_grad_array_parameter() {
     assert_eq!(db, [2.0 * dot * a[0], 2.0 * dot * a[1]]);
 }
 
-/// A layer of `tanh` units over a batch row `x`, whose sizes are the
-/// arguments': `sum_i tanh(sum_j w[i n + j] x[j])`.
-#[differentiate]
-fn tanh_layer(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
-    let n = x.len();
-    let mut s = 0.0;
-    for i in 0..n {
-        let mut z = 0.0;
-        for j in 0..n {
-            z += w[i * n + j] * x[j];
-        }
-        s += z.tanh();
-    }
-    s
-}
-
 fn tanh_layer_dual(x: &[Dual64], w: &[Dual64]) -> Dual64 {
     let n = x.len();
     let mut s = Dual64::from(0.0);
@@ -85,19 +69,7 @@ fn tanh_layer_dual(x: &[Dual64], w: &[Dual64]) -> Dual64 {
     s
 }
 
-/// Data into the layer's `#[no_grad]` parameter: the layer's own sweep.
-#[differentiate]
-fn data_loss(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
-    let a = tanh_layer(x, w);
-    a * a
-}
-
-/// An activation into it: the sweep with every gradient.
-#[differentiate]
-fn activation_loss(x: &[f64], w: &[f64]) -> f64 {
-    let a = tanh_layer(x, w);
-    a * a
-}
+include!("common/tanh_layer.rs");
 
 /// One `#[no_grad]` argument active, the other data: every gradient.
 #[differentiate]
