@@ -1048,9 +1048,8 @@ fn hidden_attributes() -> TokenStream {
 /// applied, with the call's arguments again) and `__neuron_Output_NAME`
 /// (the output type, for a zero adjoint). The pullback is
 /// `__neuron_forward_NAME`'s, or, with `own` (the sweeps without the
-/// `#[no_grad]` parameters' gradients), a `Pullback` of either: `Own` when
-/// the caller passes data to every `#[no_grad]` parameter, so no gradient
-/// is computed that it would drop.
+/// `#[no_grad]` parameters' gradients), a `Pullback` of either (see
+/// [`either_pullback`]).
 fn hidden(
     item: &syn::ItemFn,
     sig: &Signature,
@@ -1065,104 +1064,37 @@ fn hidden(
     let call = format_ident!("__neuron_call_{}", name);
     let output_alias = format_ident!("__neuron_Output_{}", name);
     let forward_fn = forward_fn(item, sig, forward, &all, body);
-    let mut fresh = reserved.clone();
-    let (pullback, d_output, f, g) = (
-        fresh.fresh("pullback"),
-        fresh.fresh("d_output"),
-        fresh.fresh("F"),
-        fresh.fresh("G"),
-    );
-    let (active, value, grads) = (
-        fresh.fresh("active"),
-        fresh.fresh("value"),
-        fresh.fresh("grads"),
-    );
+    let n = EntryNames::new(reserved);
     // A caller passes every argument again: `()` for a scalar value, each
     // array (or call result) as it was passed. Only the borrowed ones are used.
-    let params: Vec<TokenStream> = sig
-        .params
-        .iter()
-        .map(|p| {
-            if p.borrowed() {
-                declared(p)
-            } else {
-                quote!(_: impl ::core::marker::Sized)
-            }
-        })
-        .collect();
-    let borrowed: Vec<&syn::Ident> = sig.borrowed().map(|p| &p.name).collect();
+    let params = sig.params.iter().map(|p| {
+        if p.borrowed() {
+            declared(p)
+        } else {
+            quote!(_: impl ::core::marker::Sized)
+        }
+    });
     let declared_params = sig.params.iter().map(declared);
-    let names: Vec<&syn::Ident> = sig.params.iter().map(|p| &p.name).collect();
     let count = sig.params.len();
-    let bound = sig.pullback_bound(&all);
     let consts: Vec<&syn::Ident> = item.sig.generics.const_params().map(|c| &c.ident).collect();
+    let entry = match own {
+        None => one_pullback(sig, forward, &consts, &n),
+        Some(own) => either_pullback(sig, forward, own, &consts, &n),
+    };
     // The function's own generic parameters, then the pullback's types
     // (built as tokens: parsing could fail, and the macro must not panic).
-    let mut generics: Vec<TokenStream> = item
+    let generics = item
         .sig
         .generics
         .params
         .iter()
         .map(|g| quote!(#g))
-        .collect();
+        .chain(entry.generics);
     let fn_generics = &item.sig.generics;
     let result = sig.grads(&all);
-    let private = quote!(::neuron::__private);
-    let (call_ty, call_body, reverse_ty, reverse_body) = match own {
-        None => {
-            generics.push(quote!(#f: #bound));
-            (
-                quote!(impl #bound + use<#(#consts),*>),
-                quote!(let _ = #active; #forward(#(#names),*)),
-                quote!(#f),
-                quote!(#pullback(#(#borrowed,)* #d_output)),
-            )
-        }
-        Some(own) => {
-            let own_bound = sig.pullback_bound(&|p| p.grad);
-            generics.push(quote!(#f: #bound));
-            generics.push(quote!(#g: #own_bound));
-            let data = sig
-                .params
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| p.differentiable() && !p.grad)
-                .map(|(i, _)| quote!(!#active[#i]));
-            // `Own` gives a zero, never read, for each #[no_grad] gradient.
-            let filled = sig.params.iter().enumerate().map(|(i, p)| {
-                let (i, ty) = (syn::Index::from(i), &p.grad_ty);
-                if p.grad {
-                    quote!(#grads.#i)
-                } else if p.differentiable() {
-                    quote!(<#ty as #private::Zeros>::zeros())
-                } else {
-                    quote!(())
-                }
-            });
-            (
-                quote!(#private::Pullback<impl #bound + use<#(#consts),*>, impl #own_bound + use<#(#consts),*>>),
-                quote! {
-                    if #(#data)&&* {
-                        let (#value, #pullback) = #own(#(#names),*);
-                        (#value, #private::Pullback::Own(#pullback))
-                    } else {
-                        let (#value, #pullback) = #forward(#(#names),*);
-                        (#value, #private::Pullback::All(#pullback))
-                    }
-                },
-                quote!(#private::Pullback<#f, #g>),
-                quote! {
-                    match #pullback {
-                        #private::Pullback::All(#pullback) => #pullback(#(#borrowed,)* #d_output),
-                        #private::Pullback::Own(#pullback) => {
-                            let #grads = #pullback(#(#borrowed,)* #d_output);
-                            (#(#filled,)*)
-                        }
-                    }
-                },
-            )
-        }
-    };
+    let (active, pullback, d_output) = (&n.active, &n.pullback, &n.d_output);
+    let (call_ty, call_body) = (&entry.call_ty, &entry.call_body);
+    let (reverse_ty, reverse_body) = (&entry.reverse_ty, &entry.reverse_body);
     let attrs = hidden_attributes();
     quote! {
         #[doc(hidden)]
@@ -1180,6 +1112,121 @@ fn hidden(
         #vis fn #reverse <#(#generics),*> (#pullback: #reverse_ty, #(#params,)* #d_output: #out_ty) -> (#(#result,)*) {
             #reverse_body
         }
+    }
+}
+
+/// The names the callers' entry points bind, fresh against the function's.
+struct EntryNames {
+    pullback: syn::Ident,
+    d_output: syn::Ident,
+    f: syn::Ident,
+    g: syn::Ident,
+    active: syn::Ident,
+    value: syn::Ident,
+    grads: syn::Ident,
+}
+
+impl EntryNames {
+    fn new(reserved: &crate::names::Names) -> EntryNames {
+        let mut fresh = reserved.clone();
+        EntryNames {
+            pullback: fresh.fresh("pullback"),
+            d_output: fresh.fresh("d_output"),
+            f: fresh.fresh("F"),
+            g: fresh.fresh("G"),
+            active: fresh.fresh("active"),
+            value: fresh.fresh("value"),
+            grads: fresh.fresh("grads"),
+        }
+    }
+}
+
+/// `__neuron_call_NAME`'s result type and body, and
+/// `__neuron_reverse_NAME`'s pullback type, body and generic parameters.
+struct Entry {
+    call_ty: TokenStream,
+    call_body: TokenStream,
+    reverse_ty: TokenStream,
+    reverse_body: TokenStream,
+    generics: Vec<TokenStream>,
+}
+
+/// Without `#[no_grad]` parameters: the one pullback, whoever calls.
+fn one_pullback(
+    sig: &Signature,
+    forward: &syn::Ident,
+    consts: &[&syn::Ident],
+    n: &EntryNames,
+) -> Entry {
+    let bound = sig.pullback_bound(&|p| p.differentiable());
+    let names = sig.params.iter().map(|p| &p.name);
+    let borrowed = sig.borrowed().map(|p| &p.name);
+    let (f, active, pullback, d_output) = (&n.f, &n.active, &n.pullback, &n.d_output);
+    Entry {
+        call_ty: quote!(impl #bound + use<#(#consts),*>),
+        call_body: quote!(let _ = #active; #forward(#(#names),*)),
+        reverse_ty: quote!(#f),
+        reverse_body: quote!(#pullback(#(#borrowed,)* #d_output)),
+        generics: vec![quote!(#f: #bound)],
+    }
+}
+
+/// With `#[no_grad]` parameters: `Pullback::Own`, the sweep without their
+/// gradients, when the caller passes data to every one of them, so that no
+/// gradient is computed that it would drop; `Pullback::All` otherwise.
+/// `Own` gives a zero, never read, for each `#[no_grad]` gradient.
+fn either_pullback(
+    sig: &Signature,
+    forward: &syn::Ident,
+    own: &syn::Ident,
+    consts: &[&syn::Ident],
+    n: &EntryNames,
+) -> Entry {
+    let bound = sig.pullback_bound(&|p| p.differentiable());
+    let own_bound = sig.pullback_bound(&|p| p.grad);
+    let names: Vec<&syn::Ident> = sig.params.iter().map(|p| &p.name).collect();
+    let borrowed: Vec<&syn::Ident> = sig.borrowed().map(|p| &p.name).collect();
+    let (f, g, active, value) = (&n.f, &n.g, &n.active, &n.value);
+    let (pullback, grads, d_output) = (&n.pullback, &n.grads, &n.d_output);
+    let private = quote!(::neuron::__private);
+    let data = sig
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.differentiable() && !p.grad)
+        .map(|(i, _)| quote!(!#active[#i]));
+    let filled = sig.params.iter().enumerate().map(|(i, p)| {
+        let (i, ty) = (syn::Index::from(i), &p.grad_ty);
+        if p.grad {
+            quote!(#grads.#i)
+        } else if p.differentiable() {
+            quote!(<#ty as #private::Zeros>::zeros())
+        } else {
+            quote!(())
+        }
+    });
+    Entry {
+        call_ty: quote!(#private::Pullback<impl #bound + use<#(#consts),*>, impl #own_bound + use<#(#consts),*>>),
+        call_body: quote! {
+            if #(#data)&&* {
+                let (#value, #pullback) = #own(#(#names),*);
+                (#value, #private::Pullback::Own(#pullback))
+            } else {
+                let (#value, #pullback) = #forward(#(#names),*);
+                (#value, #private::Pullback::All(#pullback))
+            }
+        },
+        reverse_ty: quote!(#private::Pullback<#f, #g>),
+        reverse_body: quote! {
+            match #pullback {
+                #private::Pullback::All(#pullback) => #pullback(#(#borrowed,)* #d_output),
+                #private::Pullback::Own(#pullback) => {
+                    let #grads = #pullback(#(#borrowed,)* #d_output);
+                    (#(#filled,)*)
+                }
+            }
+        },
+        generics: vec![quote!(#f: #bound), quote!(#g: #own_bound)],
     }
 }
 
