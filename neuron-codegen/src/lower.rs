@@ -368,7 +368,7 @@ impl<'a> Lowerer<'a> {
                         };
                     }
                     if let Stmt::Expr(Expr::If(ifx), _) = stmt {
-                        if contains_return(stmt) {
+                        if crate::returns::has_return(stmt) {
                             let mut rest = vec![&part[i + 1..]];
                             rest.extend_from_slice(&parts[p + 1..]);
                             return self.early_return(ifx, &rest).map(Some);
@@ -462,8 +462,12 @@ impl<'a> Lowerer<'a> {
         {
             return Err(Error::new_spanned(e, "`let … else` is not supported in a differentiated function: test a bool with `if` instead"));
         }
-        if !matches!(stmt, Stmt::Item(_)) && contains_return(stmt) {
-            return Err(Error::new(return_span(stmt), "`return` is only supported as an early exit from the function body or from an `if` in it, not inside a loop: compute the value and return it after the loop"));
+        let nested_return = match stmt {
+            Stmt::Item(_) => None,
+            _ => crate::returns::first_return(stmt),
+        };
+        if let Some(at) = nested_return {
+            return Err(Error::new(at, "`return` is only supported as an early exit from the function body or from an `if` in it, not inside a loop: compute the value and return it after the loop"));
         }
         match stmt {
             Stmt::Local(local) => self.local(local),
@@ -1834,28 +1838,6 @@ fn expr_diverges(e: &Expr) -> bool {
         }
         _ => false,
     }
-}
-
-struct FindReturn(Option<proc_macro2::Span>);
-
-impl<'ast> syn::visit::Visit<'ast> for FindReturn {
-    fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
-        self.0.get_or_insert(r.span());
-    }
-    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-    fn visit_item(&mut self, _: &'ast syn::Item) {}
-}
-
-fn contains_return(s: &Stmt) -> bool {
-    let mut f = FindReturn(None);
-    syn::visit::Visit::visit_stmt(&mut f, s);
-    f.0.is_some()
-}
-
-fn return_span(s: &Stmt) -> proc_macro2::Span {
-    let mut f = FindReturn(None);
-    syn::visit::Visit::visit_stmt(&mut f, s);
-    f.0.unwrap_or_else(|| s.span())
 }
 
 impl Lowerer<'_> {

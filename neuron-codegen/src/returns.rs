@@ -149,22 +149,27 @@ impl Rewriter<'_> {
 
 /// Whether a statement has a `return` in it (not in a closure or item).
 pub fn has_return(s: &Stmt) -> bool {
-    let mut f = FindReturn(false);
+    first_return(s).is_some()
+}
+
+/// Where the first `return` in a statement is (not in a closure or item).
+pub fn first_return(s: &Stmt) -> Option<proc_macro2::Span> {
+    let mut f = FindReturn(None);
     f.visit_stmt(s);
     f.0
 }
 
 fn has_return_in(b: &Block) -> bool {
-    let mut f = FindReturn(false);
+    let mut f = FindReturn(None);
     f.visit_block(b);
-    f.0
+    f.0.is_some()
 }
 
-struct FindReturn(bool);
+struct FindReturn(Option<proc_macro2::Span>);
 
 impl<'ast> Visit<'ast> for FindReturn {
-    fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
-        self.0 = true;
+    fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
+        self.0.get_or_insert(syn::spanned::Spanned::span(r));
     }
     fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
     fn visit_item(&mut self, _: &'ast syn::Item) {}
