@@ -313,11 +313,29 @@ impl Forward {
                 let mut inner = self.block(cx, body);
                 let mut slices = rows::take_rows(cx, rows, &inner);
                 let mut before = TokenStream::new();
+                // What goes right before and after the loop when the fused
+                // reverse runs an iteration late (see `fuse::lag`).
+                let (mut lag_start, mut lag_end) = (TokenStream::new(), TokenStream::new());
                 if cx.fused == Some(body.id) {
                     if let Some(fused) = cx.fused_rev.take() {
                         before = fused.before;
                         slices.extend(fused.slices);
-                        inner.extend(fused.body);
+                        match crate::fuse::lag(cx, body, &fused.body) {
+                            Some(carried) => {
+                                let lagged = cx.names.fresh("lagged");
+                                let rev = &fused.body;
+                                let tuple = quote!((#(#carried,)*));
+                                let some = quote!(::core::option::Option::Some);
+                                // `replace` before the pattern, so that the
+                                // compiler knows the tuple's types there.
+                                inner.extend(quote! {
+                                    if let #some(#tuple) = #lagged.replace(#tuple) { #rev }
+                                });
+                                lag_start = quote!(let mut #lagged = ::core::option::Option::None;);
+                                lag_end = quote!(if let #some(#tuple) = #lagged { #rev });
+                            }
+                            None => inner.extend(fused.body),
+                        }
                         inner.extend(clear_nested_tapes(cx, body.id));
                     }
                 }
@@ -351,12 +369,13 @@ impl Forward {
                     quote!(_)
                 };
                 let Some(refilled) = cx.refilled.get(&body.id) else {
-                    if slices.is_empty() {
+                    if slices.is_empty() && lag_start.is_empty() {
                         return quote!(#before #reserve for #var in #range { #inner });
                     }
                     // One statement, as in the reverse sweep: `chunk` must
                     // not put a slice in another chunk than its loop.
-                    let the_loop = quote!(#slices for #var in #range { #inner });
+                    let the_loop =
+                        quote!(#slices #lag_start for #var in #range { #inner } #lag_end);
                     let the_loop = rows::guarded(runs, the_loop);
                     return quote!(#before #reserve #the_loop);
                 };

@@ -217,3 +217,107 @@ fn a_vec_buffer_of_the_fused_loop_is_read_again_not_saved() {
         assert!(buffer.is_some() && buffer < samples, "{code}");
     }
 }
+
+/// A row's reverse runs one row late when the row's forward ends in an
+/// inner loop's sum: the next row's sum starts while this row's reverse
+/// runs (see `fuse::lag`). What the reverse reads from its row's forward,
+/// the row index and the scalars of the body's own block, goes in a tuple.
+#[test]
+fn a_row_after_an_inner_sum_is_reversed_one_row_late() {
+    let layer = "fn f(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
+        let n = x.len();
+        let mut s = 0.0;
+        for i in 0..n {
+            let mut z = 0.0;
+            for j in 0..n { z += w[i * n + j] * x[j]; }
+            s += z.tanh();
+        }
+        s
+    }";
+    let dense = "fn f(x: &[f64], w: &[f64], b: &[f64]) -> [f64; 4] {
+        let mut y = [0.0; 4];
+        for i in 0..4 {
+            let mut z = b[i];
+            for j in 0..16 { z += w[i * 16 + j] * x[j]; }
+            y[i] = relu(z);
+        }
+        y
+    }";
+    for (src, carried) in [(layer, "(i , t_9 ,)"), (dense, "(i , z ,)")] {
+        let out = expand(src);
+        let body = fused_body(&out, "f").unwrap_or_else(|| panic!("not fused\n{out}"));
+        let lagged = format!(":: core :: option :: Option :: Some ({carried}) = lagged . replace");
+        assert!(body.contains(&lagged), "{body}");
+        // The last row's reverse, after the loop.
+        let last = format!("if let :: core :: option :: Option :: Some ({carried}) = lagged {{");
+        assert_eq!(body.matches(&last).count(), 1, "{body}");
+        // Only `NAME_backward`'s loop: the callers' sweep has no fused loop.
+        let (_, reverse) = sweeps(&out, "f");
+        assert!(!reverse.contains("lagged"), "{reverse}");
+    }
+}
+
+/// Fused loops that keep each row's reverse in its own iteration: with no
+/// inner loop (nothing to overlap) or a short one (bounds 15 apart), with a
+/// tape in the body (the next row's forward would write it before this
+/// row's reverse reads it), with an array the reverse reads, and with a
+/// call.
+#[test]
+fn rows_with_no_inner_sum_or_with_state_are_reversed_in_their_own_iteration() {
+    let no_inner_loop = "fn f(x: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..x.len() - 1 {
+            let a = x[i + 1] - x[i] * x[i];
+            s += 100.0 * a * a + (1.0 - x[i]) * (1.0 - x[i]);
+        }
+        s
+    }";
+    let tape_in_a_branch = "fn f(x: &[f64; 3], w: &[f64; 12]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..4 {
+            let mut z = 0.0;
+            for j in 0..3 { z += w[i * 3 + j] * x[j]; }
+            if z > 0.0 { s += z; } else { s -= 0.1 * z * z; }
+        }
+        s
+    }";
+    let array_in_the_body = "fn f(x: &[f64; 3], w: &[f64; 12]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..4 {
+            let mut h = [0.0; 3];
+            for j in 0..3 { h[j] = (w[i * 3 + j] * x[j]).tanh(); }
+            s += h[0] * h[1] * h[2];
+        }
+        s
+    }";
+    let call = "fn f(x: &[f64; 3], w: &[f64; 12]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..4 {
+            let mut z = 0.0;
+            for j in 0..3 { z += w[i * 3 + j] * x[j]; }
+            s += g(z);
+        }
+        s
+    }";
+    let short_inner_loop = "fn f(x: &[f64], w: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..4 {
+            let mut z = 0.0;
+            for j in 0..15 { z += w[i * 15 + j] * x[j]; }
+            s += z.tanh();
+        }
+        s
+    }";
+    let cases = [
+        no_inner_loop,
+        short_inner_loop,
+        tape_in_a_branch,
+        array_in_the_body,
+        call,
+    ];
+    for src in cases {
+        let out = expand(src);
+        let body = fused_body(&out, "f").unwrap_or_else(|| panic!("not fused\n{out}"));
+        assert!(!body.contains("lagged"), "{body}");
+    }
+}
