@@ -195,6 +195,12 @@ fn layer_call_64(c: &mut Criterion) {
     g.bench_function("echidna", |bn| {
         bn.iter(|| layer_call::echidna(black_box(&x), black_box(&w)))
     });
+    g.bench_function("hand_layer", |bn| {
+        bn.iter(|| layer_call::hand_layer(black_box(&x), black_box(&w), 1.0))
+    });
+    g.bench_function("generated_layer", |bn| {
+        bn.iter(|| layer_call::generated_layer(black_box(&x), black_box(&w), 1.0))
+    });
     g.finish();
 }
 

@@ -123,6 +123,12 @@ fn main() {
             variant("generated_all", || {
                 layer_call::generated_all(black_box(&l.0), black_box(&l.1), 1.0)
             }),
+            variant("hand_layer", || {
+                layer_call::hand_layer(black_box(&l.0), black_box(&l.1), 1.0)
+            }),
+            variant("generated_layer", || {
+                layer_call::generated_layer(black_box(&l.0), black_box(&l.1), 1.0)
+            }),
         ],
         other => panic!("no case {other}"),
     };

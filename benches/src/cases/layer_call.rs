@@ -85,6 +85,32 @@ pub fn hand(x: &[f64], w: &[f64], d_output: f64) -> Vec<f64> {
     dw
 }
 
+/// The layer alone, by hand: its backward pass `d_w[i n + j] = d (1 - t_i²)
+/// x[j]`, the sums first, then the rows, as in [`hand`].
+pub fn hand_layer(x: &[f64], w: &[f64], d_output: f64) -> Vec<f64> {
+    let n = x.len();
+    let mut t = vec![0.0; n];
+    for (i, ti) in t.iter_mut().enumerate() {
+        let row = &w[i * n..(i + 1) * n];
+        let z: f64 = row.iter().zip(x).map(|(w, x)| w * x).sum();
+        *ti = z.tanh();
+    }
+    let mut dw = vec![0.0; n * n];
+    for (i, ti) in t.iter().enumerate() {
+        let dz = d_output * (1.0 - ti * ti);
+        for (d, xj) in dw[i * n..(i + 1) * n].iter_mut().zip(x) {
+            *d = dz * xj;
+        }
+    }
+    dw
+}
+
+/// The layer alone, generated: `tanh_layer_backward`, whose loop is fused
+/// (each row's reverse runs in the loop of the forward, one row late).
+pub fn generated_layer(x: &[f64], w: &[f64], d_output: f64) -> Vec<f64> {
+    tanh_layer_backward(x, w, d_output)
+}
+
 /// The `#[differentiate]`-generated backward pass, through the call.
 pub fn generated(x: &[f64], w: &[f64], d_output: f64) -> Vec<f64> {
     loss_backward(x, w, d_output)
@@ -120,6 +146,12 @@ mod tests {
         assert_close("generated", &generated(&x, &w, 1.0), &h, 1e-13);
         let (dx, dw) = generated_all(&x, &w, 1.0);
         assert_close("generated_all", &dw, &h, 1e-13);
+        assert_close(
+            "generated_layer",
+            &generated_layer(&x, &w, 1.0),
+            &hand_layer(&x, &w, 1.0),
+            1e-13,
+        );
         let e = echidna(&x, &w);
         assert_close("echidna d_w", &e[N..], &h, 1e-13);
         assert_close("echidna d_x", &e[..N], &dx, 1e-13);
