@@ -248,6 +248,31 @@ pub mod __private {
         Own(B),
     }
 
+    /// Which arguments of a call carry a gradient at the call site: bit `k`
+    /// of `MASK` for argument `k` (arguments past the 64th always count as
+    /// active). A caller passes it to the callee's pullback as a type, so
+    /// the callee's reverse sweep leaves out, at compile time, the additions
+    /// into the gradient of an array argument the caller passes data.
+    ///
+    /// ```
+    /// use neuron_core::__private::Active;
+    /// fn first_is_active<const M: u64>(_: Active<M>) -> bool {
+    ///     Active::<M>::has(0)
+    /// }
+    /// assert!(first_is_active(Active::<0b01>));
+    /// assert!(!first_is_active(Active::<0b10>));
+    /// assert!(Active::<0>::has(64));
+    /// ```
+    pub struct Active<const MASK: u64>;
+
+    impl<const MASK: u64> Active<MASK> {
+        /// Whether argument `k` carries a gradient.
+        #[inline(always)]
+        pub const fn has(k: u32) -> bool {
+            k >= 64 || (MASK >> k) & 1 == 1
+        }
+    }
+
     /// Adds a gradient into an adjoint, element by element. `()` (the gradient
     /// of a parameter that has none) adds nothing.
     pub trait Accumulate<Rhs> {
