@@ -78,6 +78,11 @@ pub struct Scope {
     pub params: Vec<(Ident, Option<TokenStream>)>,
     /// The pullback's `d_output`, and its type if it is a float.
     pub d_output: (Ident, Option<TokenStream>),
+    /// Statements the pullback runs before its reverse sweep, in no chunk:
+    /// what they bind, chunks take as they take the parameters (the mask of
+    /// active arguments, see `Context::active`, which a chunk function could
+    /// not compute: it cannot name the generic parameter it comes from).
+    pub prelude: TokenStream,
 }
 
 /// Where a chunk returned a name: field `field` of tuple `tuple`.
@@ -175,9 +180,11 @@ impl Chunker<'_> {
         idents(&grads, &mut after);
         let reverse = self.sweep(reverse, &after);
         let grads = self.with_imports(grads);
+        let prelude = &self.scope.prelude;
         quote! {
             #forward
             (#output, move |#params| {
+                #prelude
                 #reverse
                 #grads
             })
@@ -657,6 +664,7 @@ mod tests {
             types: HashMap::new(),
             params: Vec::new(),
             d_output: (ident("d"), None),
+            prelude: TokenStream::new(),
         }
     }
 

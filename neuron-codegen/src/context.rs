@@ -109,6 +109,13 @@ pub struct Context<'a> {
     pub declared_by_calls: HashSet<String>,
     /// The row slices that loop's reverse reads, until `fused_rev` is set.
     pub fused_slices: TokenStream,
+    /// In the callers' sweep, the name of the pullback's mask of the
+    /// arguments the caller passes with a gradient (bit `k` for argument
+    /// `k`, see `__private::Active`), and whether the reverse sweep read it:
+    /// an addition into an array parameter's gradient runs only if its bit
+    /// is set (see `reverse::for_active_argument`).
+    pub active: Option<Ident>,
+    pub active_read: bool,
 }
 
 /// Which part of a loop's reverse is being generated when it is generated
@@ -256,6 +263,8 @@ impl<'a> Context<'a> {
             gradient_arrays: Vec::new(),
             declared_by_calls: HashSet::new(),
             fused_slices: TokenStream::new(),
+            active: None,
+            active_read: false,
         };
         c.find_frozen(&ir.body);
         c.index(&ir.body);

@@ -443,21 +443,28 @@ impl Forward {
                     return quote!(let #o = #func(#(#args),*););
                 }
                 let pb = &cx.ir.values[*pullback].name;
+                // Which arguments have a gradient here, for the callee to
+                // leave out the gradients no one reads (see `Active`).
+                let mut mask: u64 = 0;
+                for (k, a) in call_args.iter().enumerate().take(64) {
+                    let active = match a {
+                        Arg::Value(v) => cx.active(*v),
+                        Arg::Mem { mem, .. } => cx.active_mem(*mem),
+                    };
+                    mask |= u64::from(active) << k;
+                }
+                let mask = proc_macro2::Literal::u64_suffixed(mask);
+                let active = quote!(::neuron::__private::Active::<#mask>);
                 if self_call(cx, func) {
                     // Its own pullback type cannot be inside it: boxed, and
                     // applied by `reverse` directly.
                     let forward = Context::companion(func, "__neuron_forward_");
                     let boxed = boxed_pullback(cx, pb);
-                    return quote!(let (#o, #pb) = #forward(#(#args),*); #boxed);
+                    let active = cx.sig.takes_mask().then(|| quote!(#active,));
+                    return quote!(let (#o, #pb) = #forward(#active #(#args),*); #boxed);
                 }
-                // Which arguments have a gradient here, for the callee to
-                // leave out the #[no_grad] gradients no one reads.
-                let active = call_args.iter().map(|a| match a {
-                    Arg::Value(v) => cx.active(*v),
-                    Arg::Mem { mem, .. } => cx.active_mem(*mem),
-                });
                 let call = Context::companion(func, "__neuron_call_");
-                quote!(let (#o, #pb) = #call([#(#active),*], #(#args),*);)
+                quote!(let (#o, #pb) = #call(#active, #(#args),*);)
             }
         }
     }
@@ -915,6 +922,17 @@ pub fn tapes(cx: &mut Context) -> TokenStream {
     out
 }
 
+/// The body of `__neuron_forward_NAME`, the sweeps callers use, and the
+/// name of the generic parameter telling which arguments the caller passes
+/// with a gradient (see `__private::Active`): `__neuron_call_NAME` takes it,
+/// and passes it on to `__neuron_forward_NAME` if `masked`
+/// (`Signature::takes_mask`).
+pub struct Callers {
+    pub body: TokenStream,
+    pub mask: syn::Ident,
+    pub masked: bool,
+}
+
 /// The body of a function that runs the forward and the reverse sweep with
 /// a loop fused (see `fuse`), and the name of its `d_output` parameter.
 pub struct Fused {
@@ -931,7 +949,7 @@ pub fn items(
     item: &syn::ItemFn,
     sig: &Signature,
     reserved: &crate::names::Names,
-    callers: TokenStream,
+    callers: Callers,
     own: Option<TokenStream>,
     fused: Option<Fused>,
     d_output: &syn::Ident,
@@ -989,12 +1007,21 @@ pub fn items(
         own.is_some().then_some(&own_name),
         &callers,
     );
-    let (wrapped, own_fn) = match own {
+    // The callers' sweep computes every gradient for `NAME_backward`.
+    let (wrapped, marker, own_fn) = match own {
         Some(own) => (
             own_name.clone(),
-            forward_fn(item, sig, &own_name, &|p| p.grad, &own),
+            quote!(),
+            forward_fn(item, sig, &own_name, &|p| p.grad, &own, None),
         ),
-        None => (forward.clone(), quote!()),
+        None => (
+            forward.clone(),
+            match callers.masked {
+                true => quote!(::neuron::__private::Active::<{ u64::MAX }>,),
+                false => quote!(),
+            },
+            quote!(),
+        ),
     };
     // Both run the sweeps and return the value and the gradients.
     let (sweeps, fused_fn) = match fused {
@@ -1005,7 +1032,7 @@ pub fn items(
         }
         None => {
             let sweeps = quote! {
-                let (#value, #pullback) = #wrapped(#(#names,)*);
+                let (#value, #pullback) = #wrapped(#marker #(#names,)*);
                 let #grads = #pullback(#(#borrowed,)* #d_output);
             };
             (sweeps, quote!())
@@ -1075,14 +1102,16 @@ fn hidden(
     reserved: &crate::names::Names,
     forward: &syn::Ident,
     own: Option<&syn::Ident>,
-    body: &TokenStream,
+    callers: &Callers,
 ) -> TokenStream {
     let (vis, name, out_ty) = (&item.vis, &item.sig.ident, &sig.output);
     let all = |p: &Param| p.differentiable();
     let reverse = format_ident!("__neuron_reverse_{}", name);
     let call = format_ident!("__neuron_call_{}", name);
     let output_alias = format_ident!("__neuron_Output_{}", name);
-    let forward_fn = forward_fn(item, sig, forward, &all, body);
+    let mask = &callers.mask;
+    let masked = callers.masked.then_some(mask);
+    let forward_fn = forward_fn(item, sig, forward, &all, &callers.body, masked);
     let n = EntryNames::new(reserved);
     // A caller passes every argument again: `()` for a scalar value, each
     // array (or call result) as it was passed. Only the borrowed ones are used.
@@ -1094,24 +1123,26 @@ fn hidden(
         }
     });
     let declared_params = sig.params.iter().map(declared);
-    let count = sig.params.len();
-    let consts: Vec<&syn::Ident> = item.sig.generics.const_params().map(|c| &c.ident).collect();
+    // The pullback's type depends on the function's const generics and on
+    // the caller's mask of active arguments.
+    let mut consts: Vec<&syn::Ident> = item.sig.generics.const_params().map(|c| &c.ident).collect();
+    consts.push(mask);
     let entry = match own {
-        None => one_pullback(sig, forward, &consts, &n),
-        Some(own) => either_pullback(sig, forward, own, &consts, &n),
+        None => one_pullback(sig, forward, masked, &consts, &n),
+        Some(own) => either_pullback(sig, forward, own, mask, masked, &consts, &n),
     };
     // The function's own generic parameters, then the pullback's types
     // (built as tokens: parsing could fail, and the macro must not panic).
-    let generics = item
+    let own_generics: Vec<TokenStream> = item
         .sig
         .generics
         .params
         .iter()
         .map(|g| quote!(#g))
-        .chain(entry.generics);
-    let fn_generics = &item.sig.generics;
+        .collect();
+    let generics = own_generics.iter().cloned().chain(entry.generics);
     let result = sig.grads(&all);
-    let (active, pullback, d_output) = (&n.active, &n.pullback, &n.d_output);
+    let (pullback, d_output) = (&n.pullback, &n.d_output);
     let (call_ty, call_body) = (&entry.call_ty, &entry.call_body);
     let (reverse_ty, reverse_body) = (&entry.reverse_ty, &entry.reverse_body);
     let attrs = hidden_attributes();
@@ -1123,7 +1154,10 @@ fn hidden(
         #forward_fn
 
         #attrs
-        #vis fn #call #fn_generics (#active: [bool; #count], #(#declared_params,)*) -> (#out_ty, #call_ty) {
+        #vis fn #call <#(#own_generics,)* const #mask: u64> (
+            _: ::neuron::__private::Active<#mask>,
+            #(#declared_params,)*
+        ) -> (#out_ty, #call_ty) {
             #call_body
         }
 
@@ -1140,7 +1174,6 @@ struct EntryNames {
     d_output: syn::Ident,
     f: syn::Ident,
     g: syn::Ident,
-    active: syn::Ident,
     value: syn::Ident,
     grads: syn::Ident,
 }
@@ -1153,7 +1186,6 @@ impl EntryNames {
             d_output: fresh.fresh("d_output"),
             f: fresh.fresh("F"),
             g: fresh.fresh("G"),
-            active: fresh.fresh("active"),
             value: fresh.fresh("value"),
             grads: fresh.fresh("grads"),
         }
@@ -1174,16 +1206,18 @@ struct Entry {
 fn one_pullback(
     sig: &Signature,
     forward: &syn::Ident,
+    masked: Option<&syn::Ident>,
     consts: &[&syn::Ident],
     n: &EntryNames,
 ) -> Entry {
     let bound = sig.pullback_bound(&|p| p.differentiable());
     let names = sig.params.iter().map(|p| &p.name);
     let borrowed = sig.borrowed().map(|p| &p.name);
-    let (f, active, pullback, d_output) = (&n.f, &n.active, &n.pullback, &n.d_output);
+    let (f, pullback, d_output) = (&n.f, &n.pullback, &n.d_output);
+    let marker = marker(masked);
     Entry {
         call_ty: quote!(impl #bound + use<#(#consts),*>),
-        call_body: quote!(let _ = #active; #forward(#(#names),*)),
+        call_body: quote!(#forward(#marker #(#names),*)),
         reverse_ty: quote!(#f),
         reverse_body: quote!(#pullback(#(#borrowed,)* #d_output)),
         generics: vec![quote!(#f: #bound)],
@@ -1198,6 +1232,8 @@ fn either_pullback(
     sig: &Signature,
     forward: &syn::Ident,
     own: &syn::Ident,
+    mask: &syn::Ident,
+    masked: Option<&syn::Ident>,
     consts: &[&syn::Ident],
     n: &EntryNames,
 ) -> Entry {
@@ -1205,15 +1241,20 @@ fn either_pullback(
     let own_bound = sig.pullback_bound(&|p| p.grad);
     let names: Vec<&syn::Ident> = sig.params.iter().map(|p| &p.name).collect();
     let borrowed: Vec<&syn::Ident> = sig.borrowed().map(|p| &p.name).collect();
-    let (f, g, active, value) = (&n.f, &n.g, &n.active, &n.value);
+    let (f, g, value) = (&n.f, &n.g, &n.value);
     let (pullback, grads, d_output) = (&n.pullback, &n.grads, &n.d_output);
     let private = quote!(::neuron::__private);
+    let active = quote!(#private::Active::<#mask>);
+    let marker = marker(masked);
     let data = sig
         .params
         .iter()
         .enumerate()
         .filter(|(_, p)| p.differentiable() && !p.grad)
-        .map(|(i, _)| quote!(!#active[#i]));
+        .map(|(i, _)| {
+            let i = i as u32;
+            quote!(!#active::has(#i))
+        });
     let filled = sig.params.iter().enumerate().map(|(i, p)| {
         let (i, ty) = (syn::Index::from(i), &p.grad_ty);
         if p.grad {
@@ -1231,7 +1272,7 @@ fn either_pullback(
                 let (#value, #pullback) = #own(#(#names),*);
                 (#value, #private::Pullback::Own(#pullback))
             } else {
-                let (#value, #pullback) = #forward(#(#names),*);
+                let (#value, #pullback) = #forward(#marker #(#names),*);
                 (#value, #private::Pullback::All(#pullback))
             }
         },
@@ -1246,6 +1287,15 @@ fn either_pullback(
             }
         },
         generics: vec![quote!(#f: #bound), quote!(#g: #own_bound)],
+    }
+}
+
+/// The mask of active arguments passed on to `__neuron_forward_NAME`, if it
+/// takes one (see `Callers`).
+fn marker(masked: Option<&syn::Ident>) -> TokenStream {
+    match masked {
+        Some(mask) => quote!(::neuron::__private::Active::<#mask>,),
+        None => quote!(),
     }
 }
 
@@ -1274,15 +1324,28 @@ fn forward_fn(
     f: &syn::Ident,
     wrt: &dyn Fn(&Param) -> bool,
     body: &TokenStream,
+    mask: Option<&syn::Ident>,
 ) -> TokenStream {
     let (vis, generics, out_ty) = (&item.vis, &item.sig.generics, &sig.output);
     let params = sig.params.iter().map(declared);
-    let consts = generics.const_params().map(|c| &c.ident);
+    let mut consts: Vec<&syn::Ident> = generics.const_params().map(|c| &c.ident).collect();
     let bound = sig.pullback_bound(wrt);
     let attrs = hidden_attributes();
+    // The callers' sweep takes the mask of the caller's active arguments.
+    let (generics, marker) = match mask {
+        Some(mask) => {
+            consts.push(mask);
+            let own = generics.params.iter();
+            (
+                quote!(<#(#own,)* const #mask: u64>),
+                quote!(_: ::neuron::__private::Active<#mask>,),
+            )
+        }
+        None => (quote!(#generics), quote!()),
+    };
     quote! {
         #attrs
-        #vis fn #f #generics (#(#params,)*) -> (#out_ty, impl #bound + use<#(#consts),*>) {
+        #vis fn #f #generics (#marker #(#params,)*) -> (#out_ty, impl #bound + use<#(#consts),*>) {
             #body
         }
     }

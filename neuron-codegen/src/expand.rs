@@ -23,11 +23,15 @@ pub fn expand(mut item: ItemFn, hygiene: Hygiene, options: &Options) -> Result<T
     // leaves theirs out: callers that pass data to all of them get it, and
     // so does NAME_backward, unless a loop fuses, when it runs the fused
     // sweeps.
-    let callers = pullback(&item, &sig, &names, hygiene, &|p| p.differentiable())?;
+    let mask = names.clone().fresh("ACTIVE");
+    let all = |p: &signature::Param| p.differentiable();
+    let body = pullback(&item, &sig, &names, hygiene, &all, Some(&mask))?;
+    let masked = sig.takes_mask();
+    let callers = emit::Callers { body, mask, masked };
     let fused = fused(&item, &sig, &names, hygiene, &|p| p.grad)?;
     let no_grad = sig.params.iter().any(|p| p.differentiable() && !p.grad);
     let own = if no_grad {
-        Some(pullback(&item, &sig, &names, hygiene, &|p| p.grad)?)
+        Some(pullback(&item, &sig, &names, hygiene, &|p| p.grad, None)?)
     } else {
         None
     };
@@ -46,14 +50,29 @@ pub fn expand(mut item: ItemFn, hygiene: Hygiene, options: &Options) -> Result<T
 /// parameters `wrt` selects (`()` for the others). A caller keeps a callee's
 /// pullback from its own forward sweep to its reverse sweep, so nothing is
 /// computed twice however deep calls nest.
+///
+/// With `mask` (the callers' sweep, for every float parameter), the name of
+/// the generic parameter holding which arguments the caller passes with a
+/// gradient (if `Signature::takes_mask`): additions into the others'
+/// gradients are left out (see `reverse::for_active_argument`).
 fn pullback(
     item: &ItemFn,
     sig: &signature::Signature,
     names: &Names,
     hygiene: Hygiene,
     wrt: &dyn Fn(&signature::Param) -> bool,
+    mask: Option<&syn::Ident>,
 ) -> Result<TokenStream, Error> {
-    let body = sweeps(item, sig, names, hygiene, wrt, false, |cx, s| {
+    let kind = match mask {
+        Some(_) => Sweep::Callers,
+        None => Sweep::Own,
+    };
+    let body = sweeps(item, sig, names, hygiene, wrt, kind, |cx, s| {
+        let mut scope = chunk_scope(cx, sig, &s.d_output);
+        if let (Some(active), Some(mask), true) = (&cx.active, mask, cx.active_read) {
+            scope.params.push((active.clone(), Some(quote!(u64))));
+            scope.prelude = quote!(let #active: u64 = #mask;);
+        }
         let (fwd, tapes, output) = (s.forward, s.tapes, s.output);
         let (decls, rev, grads) = (s.decls, s.reverse, s.grads);
         let d_output = &s.d_output;
@@ -68,7 +87,7 @@ fn pullback(
             quote!(#(#borrowed,)* #d_output: #out_ty),
             quote!(#decls #rev),
             grads,
-            chunk_scope(cx, sig, d_output),
+            scope,
             &mut |base| cx.names.fresh(base),
         )
     })?;
@@ -88,6 +107,7 @@ fn chunk_scope(cx: &Context, sig: &signature::Signature, d_output: &syn::Ident) 
             .map(|p| (p.name.clone(), p.copy_type()))
             .collect(),
         d_output: (d_output.clone(), scalar_output.then(|| quote!(#output))),
+        prelude: TokenStream::new(),
     }
 }
 
@@ -105,7 +125,7 @@ fn fused(
     if !has_for_loop(&item.block) {
         return Ok(None);
     }
-    sweeps(item, sig, names, hygiene, wrt, true, |_, s| {
+    sweeps(item, sig, names, hygiene, wrt, Sweep::Fused, |_, s| {
         let (decls, tapes, fwd, rev) = (s.decls, s.tapes, s.forward, s.reverse);
         let (output, grads) = (s.output, s.grads);
         emit::Fused {
@@ -129,19 +149,33 @@ struct Sweeps {
     d_output: syn::Ident,
 }
 
+/// Which sweeps `sweeps` generates.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sweep {
+    /// `__neuron_forward_NAME`'s, which callers use: its additions into an
+    /// array parameter's gradient depend on the caller's mask of active
+    /// arguments (see `Context::active`).
+    Callers,
+    /// `__neuron_backward_NAME`'s, without the `#[no_grad]` gradients.
+    Own,
+    /// `__neuron_fused_NAME`'s: the loop `fuse::candidate` picks runs its
+    /// reverse inside its forward sweep.
+    Fused,
+}
+
 /// Lowers the function and generates its sweeps, then lets `arrange` put
-/// them together. With `fuse`, the loop `fuse::candidate` picks runs its
-/// reverse inside its forward sweep, and there is no result (`None`) when
-/// no loop qualifies.
+/// them together. For `Sweep::Fused`, there is no result (`None`) when no
+/// loop qualifies.
 fn sweeps<R>(
     item: &ItemFn,
     sig: &signature::Signature,
     names: &Names,
     hygiene: Hygiene,
     wrt: &dyn Fn(&signature::Param) -> bool,
-    fuse: bool,
+    kind: Sweep,
     arrange: impl FnOnce(&mut Context, Sweeps) -> R,
 ) -> Result<Option<R>, Error> {
+    let fuse = kind == Sweep::Fused;
     let mut names = names.clone();
     let body = if returns::needs_rewrite(&item.block) {
         let mut outside = Names::avoiding_all(item);
@@ -163,6 +197,9 @@ fn sweeps<R>(
     }
     let act = activity::analyse(&ir, sig, wrt);
     let mut cx = Context::new(&ir, sig, &act, &mut names, fused_loop);
+    if kind == Sweep::Callers && sig.takes_mask() {
+        cx.active = Some(cx.names.fresh("active"));
+    }
 
     // Gradient accumulators of the parameters come first, so they get plain names.
     // Each parameter's gradient, and whether it is a scalar.

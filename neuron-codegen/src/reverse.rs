@@ -796,6 +796,34 @@ fn accumulate(target: TokenStream, d: &TokenStream, p: Partial, first: bool) -> 
     }
 }
 
+/// `add`, an addition of `d` into the gradient of array `mem`, in the
+/// callers' sweep run only if the caller passes that argument with a
+/// gradient (see `Context::active`): the mask is a constant of the callee's
+/// instance for each call site, so the compiler drops the addition where the
+/// caller passes data (a layer's input `x` to a layer without `#[no_grad]`),
+/// and the computations only it read. Not when `d` is a block, which may add
+/// to other adjoints too.
+fn for_active_argument(
+    cx: &mut Context,
+    mem: MemId,
+    d: &TokenStream,
+    add: TokenStream,
+) -> TokenStream {
+    let crate::ir::MemOrigin::Param { index, .. } = cx.ir.mems[mem].origin else {
+        return add;
+    };
+    let block = matches!(d.clone().into_iter().next(), Some(proc_macro2::TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Brace);
+    match &cx.active {
+        Some(active) if index < 64 && !block => {
+            let active = active.clone();
+            cx.active_read = true;
+            let bit = proc_macro2::Literal::u64_suffixed(1 << index);
+            quote!(if #active & #bit != 0 { #add })
+        }
+        _ => add,
+    }
+}
+
 /// `=` for a first write (see `FirstWrites`), `+=` otherwise.
 fn add_or_assign(first: bool) -> TokenStream {
     if first {
@@ -1009,11 +1037,14 @@ fn inst_rev(cx: &mut Context, inst: &Inst) -> TokenStream {
             let dm = cx.adj_mem(*mem);
             let only = cx.only_contributions.contains(dst);
             let op = add_or_assign(only || cx.first_writes.first(&dm, cx.literal_index(index)));
-            if let Some(row) = cx.row(*mem, index, true) {
-                return quote!(#row #op #d;);
-            }
-            let idx = cx.index_path(index);
-            quote!(#dm #idx #op #d;)
+            let add = match cx.row(*mem, index, true) {
+                Some(row) => quote!(#row #op #d;),
+                None => {
+                    let idx = cx.index_path(index);
+                    quote!(#dm #idx #op #d;)
+                }
+            };
+            for_active_argument(cx, *mem, &d, add)
         }
         Inst::Store { mem, index, src }
             if cx.active_mem(*mem) && cx.ir.mems[*mem].elem == Ty::Float =>

@@ -113,6 +113,16 @@ impl Signature {
     pub fn borrowed(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|p| p.borrowed())
     }
+
+    /// Whether the sweep callers use takes their mask of active arguments
+    /// (see `__private::Active`): an array among the first 64 parameters
+    /// has a gradient, whose additions the mask can leave out.
+    pub fn takes_mask(&self) -> bool {
+        self.params
+            .iter()
+            .take(64)
+            .any(|p| p.differentiable() && matches!(p.shape, Shape::Container { .. }))
+    }
 }
 
 /// How many scalars an accepted parameter type (see `classify`) holds if it

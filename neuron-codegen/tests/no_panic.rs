@@ -212,6 +212,11 @@ fn dangling_names(file: &syn::File, input: &TokenStream) -> Vec<String> {
             self.bound.insert(p.ident.to_string());
             syn::visit::visit_pat_ident(self, p);
         }
+        // The callers' sweep's mask of active arguments is a const generic.
+        fn visit_const_param(&mut self, p: &'ast syn::ConstParam) {
+            self.bound.insert(p.ident.to_string());
+            syn::visit::visit_const_param(self, p);
+        }
         fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
             // Callees are items, not locals.
             if !matches!(*c.func, syn::Expr::Path(_)) {

@@ -93,8 +93,10 @@ fn rows_of_a_size_known_at_run_time_assign() {
         let (_, rev) = sweeps(&out, "f");
         // The writes to `d_w` (by row, or at `t_3` where the bound is
         // `w.len()`, which the loop body reads again) assign.
+        // (Each inside `if active & … { … }`: a caller may pass data.)
         let writes: Vec<&str> = rev
             .split(';')
+            .filter_map(|st| st.rsplit('{').next())
             .map(str::trim)
             .filter(|st| st.starts_with("d_w"))
             .collect();

@@ -57,25 +57,24 @@ fn a_self_call_boxes_its_pullback() {
 #[test]
 fn a_call_tells_the_callee_which_arguments_have_a_gradient() {
     let out = expand("fn f(#[no_grad] x: &[f64], w: f64) -> f64 { g(x, w) + g(x, 2.0) }");
-    // The callers' sweep differentiates x too; `2.0` has no gradient.
+    // The callers' sweep differentiates x too; `2.0` has no gradient. Bit
+    // `k` of the mask is argument `k`.
+    let active = |mask: &str| format!(":: neuron :: __private :: Active :: < {mask}u64 >");
     let (forward, _) = sweeps(&out, "f");
-    assert!(
-        forward.contains("__neuron_call_g ([true , true] , x , w)"),
-        "{forward}"
-    );
-    assert!(
-        forward.contains("__neuron_call_g ([true , false] , x , 2.0)"),
-        "{forward}"
-    );
+    let both = format!("__neuron_call_g ({} , x , w)", active("3"));
+    assert!(forward.contains(&both), "{forward}");
+    let first = format!("__neuron_call_g ({} , x , 2.0)", active("1"));
+    assert!(forward.contains(&first), "{forward}");
     // f_backward's own sweep leaves x out: data for g.
     let own = &out[out.find("fn __neuron_backward_f").expect("own sweep")..];
-    assert!(
-        own.contains("__neuron_call_g ([false , true] , x , w)"),
-        "{own}"
-    );
+    let second = format!("__neuron_call_g ({} , x , w)", active("2"));
+    assert!(own.contains(&second), "{own}");
     // f itself takes its own sweep when every #[no_grad] argument is data.
     let call = &out[out.find("fn __neuron_call_f").expect("callers' entry")..];
-    assert!(call.contains("if ! active [0usize] {"), "{call}");
+    assert!(
+        call.contains("if ! :: neuron :: __private :: Active :: < ACTIVE > :: has (0u32) {"),
+        "{call}"
+    );
     assert!(call.contains("Pullback :: Own"), "{call}");
 }
 
@@ -85,10 +84,50 @@ fn without_no_grad_parameters_there_is_one_pullback() {
     let call = &out[out.find("fn __neuron_call_f").expect("callers' entry")..];
     assert!(!out.contains("Pullback"), "{out}");
     assert!(!out.contains("fn __neuron_backward_f"), "{out}");
-    assert!(
-        call.contains("let _ = active ; __neuron_forward_f (x , w)"),
-        "{call}"
+    // With no array parameter, the mask changes nothing: the callers'
+    // sweep does not take it (and is not generic).
+    assert!(call.contains("__neuron_forward_f (x , w)"), "{call}");
+    assert!(out.contains("fn __neuron_forward_f (x"), "{out}");
+    let out = expand("fn f(x: &[f64], w: f64) -> f64 { x[0] * w }");
+    let call = &out[out.find("fn __neuron_call_f").expect("callers' entry")..];
+    let masked = "__neuron_forward_f (:: neuron :: __private :: Active :: < ACTIVE > , x , w)";
+    assert!(call.contains(masked), "{call}");
+}
+
+/// In the callers' sweep, an addition into an array parameter's gradient
+/// runs only if the caller passes that argument with a gradient: bit `k` of
+/// the mask, a constant of each instance. Not in `NAME_backward`'s sweeps,
+/// which compute every gradient they return.
+#[test]
+fn additions_into_an_arguments_gradient_depend_on_the_callers_mask() {
+    let out = expand(
+        "fn f(x: &[f64], w: &[f64]) -> f64 {
+            let mut s = 0.0;
+            for i in 0..x.len() { s += (x[i] * w[i]).tanh(); }
+            s
+        }",
     );
+    let (_, reverse) = sweeps(&out, "f");
+    assert!(
+        reverse.starts_with(
+            "move | x : & [f64] , w : & [f64] , d_output : f64 | { let active : u64 = ACTIVE ;"
+        ),
+        "{reverse}"
+    );
+    assert!(
+        reverse.contains("if active & 1u64 != 0 { d_x_row [i] ="),
+        "{reverse}"
+    );
+    assert!(
+        reverse.contains("if active & 2u64 != 0 { d_w_row [i] ="),
+        "{reverse}"
+    );
+    let fused = &out[out.find("fn __neuron_fused_f").expect("fused")..];
+    assert!(!fused.contains("active"), "{fused}");
+    // With no array parameter, nothing depends on it.
+    let out = expand("fn f(x: f64, w: f64) -> f64 { x * w }");
+    let (_, reverse) = sweeps(&out, "f");
+    assert!(!reverse.contains("active"), "{reverse}");
 }
 
 #[test]
