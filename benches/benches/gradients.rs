@@ -189,6 +189,9 @@ fn layer_call_64(c: &mut Criterion) {
     g.bench_function("generated", |bn| {
         bn.iter(|| layer_call::generated(black_box(&x), black_box(&w), 1.0))
     });
+    g.bench_function("generated_plain", |bn| {
+        bn.iter(|| layer_call::generated_plain(black_box(&x), black_box(&w), 1.0))
+    });
     g.bench_function("generated_all", |bn| {
         bn.iter(|| layer_call::generated_all(black_box(&x), black_box(&w), 1.0))
     });

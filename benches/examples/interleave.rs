@@ -120,6 +120,9 @@ fn main() {
             variant("generated", || {
                 layer_call::generated(black_box(&l.0), black_box(&l.1), 1.0)
             }),
+            variant("generated_plain", || {
+                layer_call::generated_plain(black_box(&l.0), black_box(&l.1), 1.0)
+            }),
             variant("generated_all", || {
                 layer_call::generated_all(black_box(&l.0), black_box(&l.1), 1.0)
             }),

@@ -2,7 +2,9 @@
 //! `#[no_grad]` parameter. A loss squares a 64 → 64 `tanh` layer
 //! (`sum_i tanh(w_i · x)`) applied to a sample `x`, calling the layer as a
 //! differentiated function; the gradient is w.r.t. `w` only. The call runs
-//! the layer's own sweep, which does not compute `d_x`; `generated_all`
+//! the layer's own sweep, which does not compute `d_x`; `generated_plain`
+//! calls a copy of the layer without `#[no_grad]`, which leaves `d_x` out
+//! because the call says `x` has no gradient; `generated_all`
 //! passes `x` as an activation (with a gradient), so the call computes
 //! `d_x` too, as every call did before session 22. num-dual and central
 //! differences are left out: with 4 096 inputs they need 4 096 and 8 192
@@ -35,6 +37,30 @@ pub fn tanh_layer(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
 #[::neuron::differentiate]
 pub fn loss(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
     let a = tanh_layer(x, w);
+    a * a
+}
+
+/// The layer without `#[no_grad]`, as a layer used both first (on data) and
+/// deeper (on activations) is written.
+#[::neuron::differentiate]
+pub fn tanh_layer_plain(x: &[f64], w: &[f64]) -> f64 {
+    let n = x.len();
+    let mut s = 0.0;
+    for i in 0..n {
+        let mut z = 0.0;
+        for j in 0..n {
+            z += w[i * n + j] * x[j];
+        }
+        s += z.tanh();
+    }
+    s
+}
+
+/// The loss calling that layer with data: the call tells the layer that
+/// `x` has no gradient, and the layer's reverse sweep leaves out `d_x`.
+#[::neuron::differentiate]
+pub fn loss_plain(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
+    let a = tanh_layer_plain(x, w);
     a * a
 }
 
@@ -116,6 +142,11 @@ pub fn generated(x: &[f64], w: &[f64], d_output: f64) -> Vec<f64> {
     loss_backward(x, w, d_output)
 }
 
+/// The same through [`tanh_layer_plain`], which has no `#[no_grad]`.
+pub fn generated_plain(x: &[f64], w: &[f64], d_output: f64) -> Vec<f64> {
+    loss_plain_backward(x, w, d_output)
+}
+
 /// The same, with `x` active: the call's pullback computes `d_x` as well.
 pub fn generated_all(x: &[f64], w: &[f64], d_output: f64) -> (Vec<f64>, Vec<f64>) {
     loss_all_backward(x, w, d_output)
@@ -144,6 +175,7 @@ mod tests {
         let (x, w) = inputs();
         let h = hand(&x, &w, 1.0);
         assert_close("generated", &generated(&x, &w, 1.0), &h, 1e-13);
+        assert_close("generated_plain", &generated_plain(&x, &w, 1.0), &h, 1e-13);
         let (dx, dw) = generated_all(&x, &w, 1.0);
         assert_close("generated_all", &dw, &h, 1e-13);
         assert_close(
