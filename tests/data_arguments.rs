@@ -29,19 +29,6 @@ fn layer(x: &[f64], w: &[f64]) -> f64 {
     s
 }
 
-fn layer_dual(x: &[Dual64], w: &[Dual64]) -> Dual64 {
-    let n = x.len();
-    let mut s = c(0.0);
-    for i in 0..n {
-        let mut z = c(0.0);
-        for j in 0..n {
-            z += w[i * n + j] * x[j];
-        }
-        s += z.tanh();
-    }
-    s
-}
-
 /// Data into the layer.
 #[differentiate]
 fn data_loss(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
@@ -67,7 +54,7 @@ fn data_and_an_activation_into_one_layer() {
         |p, d| data_loss_value_and_backward(&x, p, d),
         |p, d| data_loss_backward(&x, p, d),
         |p| {
-            let a = layer_dual(&x.iter().map(|&v| c(v)).collect::<Vec<_>>(), p);
+            let a = tanh_layer_dual(&x.iter().map(|&v| c(v)).collect::<Vec<_>>(), p);
             a * a
         },
     );
@@ -85,7 +72,7 @@ fn data_and_an_activation_into_one_layer() {
             [gx, gw].concat()
         },
         |p| {
-            let a = layer_dual(&p[..3], &p[3..]);
+            let a = tanh_layer_dual(&p[..3], &p[3..]);
             a * a
         },
     );
@@ -164,7 +151,7 @@ fn the_callee_leaves_out_the_gradient_of_data() {
     assert_eq!(dx, vec![0.0; 4]);
     assert!(dx_all.iter().all(|d| *d != 0.0), "{dx_all:?}");
     let (_, exact) = dual_gradient(
-        &|p: &[Dual64]| layer_dual(&p[..4], &p[4..]),
+        &|p: &[Dual64]| tanh_layer_dual(&p[..4], &p[4..]),
         &[x, w].concat(),
     );
     assert_all_close(&dx_all, &exact[..4], DUAL_REL, DUAL_ABS, "d_x, x active");

@@ -33,16 +33,7 @@ fn tanh_rows(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
 }
 
 fn tanh_rows_dual(x: &[f64], w: &[Dual64]) -> Dual64 {
-    let n = x.len();
-    let mut s = c(0.0);
-    for i in 0..n {
-        let mut z = c(0.0);
-        for j in 0..n {
-            z += w[i * n + j] * x[j];
-        }
-        s += z.tanh();
-    }
-    s
+    tanh_layer_dual(&x.iter().map(|&v| c(v)).collect::<Vec<_>>(), w)
 }
 
 #[test]

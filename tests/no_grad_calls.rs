@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{assert_all_close, dual_gradient, lift, uniform_vec};
+use common::{assert_all_close, dual_gradient, lift, tanh_layer_dual, uniform_vec};
 use neuron::differentiate;
 use num_dual::{Dual64, DualNum};
 
@@ -54,19 +54,6 @@ fn caller_gets_the_gradient_through_a_no_grad_array_parameter() {
     let (da, db) = through_array_backward(a, b, 1.0);
     assert_eq!(da, [2.0 * dot * b[0], 2.0 * dot * b[1]]);
     assert_eq!(db, [2.0 * dot * a[0], 2.0 * dot * a[1]]);
-}
-
-fn tanh_layer_dual(x: &[Dual64], w: &[Dual64]) -> Dual64 {
-    let n = x.len();
-    let mut s = Dual64::from(0.0);
-    for i in 0..n {
-        let mut z = Dual64::from(0.0);
-        for j in 0..n {
-            z += w[i * n + j] * x[j];
-        }
-        s += z.tanh();
-    }
-    s
 }
 
 include!("common/tanh_layer.rs");

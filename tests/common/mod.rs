@@ -7,7 +7,7 @@
 //! of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
-use num_dual::Dual64;
+use num_dual::{Dual64, DualNum};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -438,4 +438,19 @@ pub fn darr2<const N: usize, const M: usize>(p: &[Dual64]) -> [[Dual64; M]; N] {
 /// Row-major flattening of a nested array.
 pub fn flat2<const N: usize, const M: usize>(a: [[f64; M]; N]) -> Vec<f64> {
     a.iter().flatten().copied().collect()
+}
+
+/// `sum_i tanh(sum_j w[i n + j] x[j])` over dual numbers, `n` the length of
+/// `x`: the oracle of the `tanh` layers several tests differentiate.
+pub fn tanh_layer_dual(x: &[Dual64], w: &[Dual64]) -> Dual64 {
+    let n = x.len();
+    let mut s = c(0.0);
+    for i in 0..n {
+        let mut z = c(0.0);
+        for j in 0..n {
+            z += w[i * n + j] * x[j];
+        }
+        s += z.tanh();
+    }
+    s
 }

@@ -18,42 +18,42 @@ use crate::Real;
 
 pub const N: usize = 64;
 
-/// The layer: `sum_i tanh(sum_j w[i n + j] x[j])`, its size read off `x`.
-#[::neuron::differentiate]
-pub fn tanh_layer(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
-    let n = x.len();
-    let mut s = 0.0;
-    for i in 0..n {
-        let mut z = 0.0;
-        for j in 0..n {
-            z += w[i * n + j] * x[j];
+/// The layer, `sum_i tanh(sum_j w[i n + j] x[j])` with its size read off
+/// `x`, twice: with `#[no_grad] x` and without (as a layer used both first,
+/// on data, and deeper, on activations, is written).
+macro_rules! tanh_layer_fn {
+    ($(#[$doc:meta])* $name:ident, $($x_attr:tt)*) => {
+        $(#[$doc])*
+        #[::neuron::differentiate]
+        pub fn $name($($x_attr)* x: &[f64], w: &[f64]) -> f64 {
+            let n = x.len();
+            let mut s = 0.0;
+            for i in 0..n {
+                let mut z = 0.0;
+                for j in 0..n {
+                    z += w[i * n + j] * x[j];
+                }
+                s += z.tanh();
+            }
+            s
         }
-        s += z.tanh();
-    }
-    s
+    };
 }
+tanh_layer_fn!(
+    /// The layer, with `#[no_grad] x`.
+    tanh_layer,
+    #[no_grad]
+);
+tanh_layer_fn!(
+    /// The layer without `#[no_grad]`.
+    tanh_layer_plain,
+);
 
 /// The loss, calling the layer with data.
 #[::neuron::differentiate]
 pub fn loss(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
     let a = tanh_layer(x, w);
     a * a
-}
-
-/// The layer without `#[no_grad]`, as a layer used both first (on data) and
-/// deeper (on activations) is written.
-#[::neuron::differentiate]
-pub fn tanh_layer_plain(x: &[f64], w: &[f64]) -> f64 {
-    let n = x.len();
-    let mut s = 0.0;
-    for i in 0..n {
-        let mut z = 0.0;
-        for j in 0..n {
-            z += w[i * n + j] * x[j];
-        }
-        s += z.tanh();
-    }
-    s
 }
 
 /// The loss calling that layer with data: the call tells the layer that
