@@ -141,6 +141,36 @@ fn a_768_statement_function_with_row_slices_cut_into_chunks() {
     );
 }
 
+/// A caller passing `w` as data: each chunk of `long_rows`'s callers' sweep
+/// is a function of its own, which takes the mask of active arguments as a
+/// parameter and leaves out the additions into `d_w`.
+#[differentiate]
+fn long_rows_data(x: f64, #[no_grad] w: &[f64]) -> f64 {
+    long_rows(x, w) * 2.0
+}
+
+#[test]
+fn data_into_a_function_cut_into_chunks() {
+    let w = uniform_vec(&mut rng(806), 4, -1.0, 1.0);
+    let wd: Vec<Dual64> = w.iter().map(|&v| c(v)).collect();
+    check_scalar(
+        "long_rows_data",
+        807,
+        |r| uniform_vec(r, 1, -1.0, 1.0),
+        |p| long_rows_data(p[0], &w),
+        |p, d| {
+            let (v, gx) = long_rows_data_value_and_backward(p[0], &w, d);
+            (v, vec![gx])
+        },
+        |p, d| vec![long_rows_data_backward(p[0], &w, d)],
+        |p| long_rows_dual(p[0], &wd) * 2.0,
+    );
+    let (_, pullback) = __neuron_call_long_rows(neuron::__private::Active::<0b01>, 0.3, &w);
+    let (dx, dw) = __neuron_reverse_long_rows(pullback, (), &w, 1.0);
+    assert_eq!(dw, vec![0.0; 4]);
+    assert_eq!(dx, long_rows_backward(0.3, &w, 1.0).0);
+}
+
 // 4 statements × 2^7 = 512 in a row, with only scalars whose types the
 // macro knows: each chunk is a function of its own, which must be passed
 // the `bool` and `usize` parameters and the `let mut` scalar, and reads a
