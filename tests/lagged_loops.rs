@@ -290,3 +290,103 @@ fn rows_in_f64_and_in_f32() {
         );
     }
 }
+
+/// Rows that read their neighbours: the reverse adds into `d_x` at indices
+/// the forward computed (`i + 1`, `j % n`), carried to the next iteration.
+#[differentiate]
+fn neighbour_rows(x: &[f64], w: &[f64]) -> f64 {
+    let n = x.len();
+    let mut s = 0.0;
+    for i in 0..n - 1 {
+        let mut z = x[i] * x[i + 1];
+        for j in 0..w.len() {
+            z += w[j] * x[j % n];
+        }
+        s += z.tanh() + x[i + 1];
+    }
+    s
+}
+
+fn neighbour_rows_dual(x: &[Dual64], w: &[Dual64]) -> Dual64 {
+    let n = x.len();
+    let mut s = c(0.0);
+    for i in 0..n - 1 {
+        let mut z = x[i] * x[i + 1];
+        for j in 0..w.len() {
+            z += w[j] * x[j % n];
+        }
+        s += z.tanh() + x[i + 1];
+    }
+    s
+}
+
+/// Rosenbrock's chain with an inner sum: the fused reverse carries
+/// `d_x[i + 1]` to the next iteration in a register (see `reverse::carries`),
+/// and runs one iteration late; the last carry is added after the loop.
+#[differentiate]
+fn chain_rows(x: &[f64], w: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i];
+        let mut z = 0.0;
+        for j in 0..w.len() {
+            z += w[j] * a;
+        }
+        s += 100.0 * a * a + (1.0 - x[i]) * (1.0 - x[i]) + z.tanh();
+    }
+    s
+}
+
+fn chain_rows_dual(x: &[Dual64], w: &[Dual64]) -> Dual64 {
+    let mut s = c(0.0);
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i];
+        let mut z = c(0.0);
+        for j in 0..w.len() {
+            z += w[j] * a;
+        }
+        s += a * a * 100.0 + (c(1.0) - x[i]) * (c(1.0) - x[i]) + z.tanh();
+    }
+    s
+}
+
+#[test]
+fn rows_that_read_their_neighbours() {
+    type Pair = (
+        fn(&[f64], &[f64]) -> f64,
+        fn(&[Dual64], &[Dual64]) -> Dual64,
+    );
+    type Backward = fn(&[f64], &[f64], f64) -> (Vec<f64>, Vec<f64>);
+    type ValueAndBackward = fn(&[f64], &[f64], f64) -> (f64, (Vec<f64>, Vec<f64>));
+    let cases: [(&str, Pair, ValueAndBackward, Backward); 2] = [
+        (
+            "neighbour_rows",
+            (neighbour_rows, neighbour_rows_dual),
+            neighbour_rows_value_and_backward,
+            neighbour_rows_backward,
+        ),
+        (
+            "chain_rows",
+            (chain_rows, chain_rows_dual),
+            chain_rows_value_and_backward,
+            chain_rows_backward,
+        ),
+    ];
+    for (seed, (what, (f, dual), vab, back)) in cases.into_iter().enumerate() {
+        check_scalar(
+            what,
+            940 + seed as u64,
+            |r| uniform_vec(r, 9, -1.0, 1.0),
+            |p| f(&p[..5], &p[5..]),
+            |p, d| {
+                let (v, (gx, gw)) = vab(&p[..5], &p[5..], d);
+                (v, [gx, gw].concat())
+            },
+            |p, d| {
+                let (gx, gw) = back(&p[..5], &p[5..], d);
+                [gx, gw].concat()
+            },
+            |p| dual(&p[..5], &p[5..]),
+        );
+    }
+}
