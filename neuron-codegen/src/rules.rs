@@ -30,7 +30,7 @@ pub enum Arg {
     Int,
 }
 
-/// A local partial derivative ∂y/∂a[k].
+/// A local partial derivative ∂y/∂a\[k\].
 pub enum Partial {
     Zero,
     One,
