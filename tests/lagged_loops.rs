@@ -390,3 +390,99 @@ fn rows_that_read_their_neighbours() {
         );
     }
 }
+
+/// Two sums in the inner loop, both carried, and the row index as a
+/// number.
+#[differentiate]
+fn two_sums(x: &[f64], w: &[f64]) -> f64 {
+    let n = x.len();
+    let mut s = 0.0;
+    for i in 0..n {
+        let mut z = 0.0;
+        let mut r = 1.0;
+        for j in 0..n {
+            z += w[i * n + j] * x[j];
+            r += x[j] * x[j];
+        }
+        s += z / r + (i as f64) * z;
+    }
+    s
+}
+
+fn two_sums_dual(x: &[Dual64], w: &[Dual64]) -> Dual64 {
+    let n = x.len();
+    let mut s = c(0.0);
+    for i in 0..n {
+        let mut z = c(0.0);
+        let mut r = c(1.0);
+        for j in 0..n {
+            z += w[i * n + j] * x[j];
+            r += x[j] * x[j];
+        }
+        s += z / r + z * (i as f64);
+    }
+    s
+}
+
+/// An array output written at the row index, from a lagged row.
+#[differentiate]
+fn sin_outputs(x: &[f64], w: &[f64]) -> [f64; 3] {
+    let n = x.len();
+    let mut y = [0.0; 3];
+    for i in 0..3 {
+        let mut z = 0.0;
+        for j in 0..n {
+            z += w[i * n + j] * x[j];
+        }
+        y[i] = z.sin() * z;
+    }
+    y
+}
+
+fn sin_outputs_dual(x: &[Dual64], w: &[Dual64]) -> Vec<Dual64> {
+    let n = x.len();
+    (0..3)
+        .map(|i| {
+            let mut z = c(0.0);
+            for j in 0..n {
+                z += w[i * n + j] * x[j];
+            }
+            z.sin() * z
+        })
+        .collect()
+}
+
+#[test]
+fn two_sums_in_a_row_and_an_array_output() {
+    check_scalar(
+        "two_sums",
+        945,
+        |r| uniform_vec(r, 12, -1.0, 1.0),
+        |p| two_sums(&p[..3], &p[3..]),
+        |p, d| {
+            let (v, (gx, gw)) = two_sums_value_and_backward(&p[..3], &p[3..], d);
+            (v, [gx, gw].concat())
+        },
+        |p, d| {
+            let (gx, gw) = two_sums_backward(&p[..3], &p[3..], d);
+            [gx, gw].concat()
+        },
+        |p| two_sums_dual(&p[..3], &p[3..]),
+    );
+    check_vjp(
+        "sin_outputs",
+        946,
+        3,
+        |r| uniform_vec(r, 12, -1.0, 1.0),
+        |p| sin_outputs(&p[..3], &p[3..]).to_vec(),
+        |p, d| {
+            let (v, (gx, gw)) = sin_outputs_value_and_backward(&p[..3], &p[3..], arr(d));
+            (v.to_vec(), [gx, gw].concat())
+        },
+        |p, d| {
+            let (gx, gw) = sin_outputs_backward(&p[..3], &p[3..], arr(d));
+            [gx, gw].concat()
+        },
+        |p| sin_outputs_dual(&p[..3], &p[3..]),
+    );
+}
