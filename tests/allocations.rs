@@ -47,6 +47,7 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 include!("common/tanh_layer.rs");
+tanh_layer_fns!(#[no_grad]);
 
 /// `(allocations of w's size, of x's size)` while `f` runs.
 fn counted<T>(f: impl FnOnce() -> T) -> (T, usize, usize) {

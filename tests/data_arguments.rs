@@ -13,35 +13,11 @@ use common::*;
 use neuron::differentiate;
 use num_dual::{Dual64, DualNum};
 
-/// A `tanh` layer summed, its size read off `x`, with no `#[no_grad]`:
-/// a caller may pass an activation or data as `x`.
-#[differentiate]
-fn layer(x: &[f64], w: &[f64]) -> f64 {
-    let n = x.len();
-    let mut s = 0.0;
-    for i in 0..n {
-        let mut z = 0.0;
-        for j in 0..n {
-            z += w[i * n + j] * x[j];
-        }
-        s += z.tanh();
-    }
-    s
-}
-
-/// Data into the layer.
-#[differentiate]
-fn data_loss(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
-    let a = layer(x, w);
-    a * a
-}
-
-/// An activation into it, the same layer.
-#[differentiate]
-fn activation_loss(x: &[f64], w: &[f64]) -> f64 {
-    let a = layer(x, w);
-    a * a
-}
+// The `tanh` layer with no `#[no_grad]` (a caller may pass an activation or
+// data as `x`), `data_loss` passing it data and `activation_loss` an
+// activation.
+include!("common/tanh_layer.rs");
+tanh_layer_fns!();
 
 #[test]
 fn data_and_an_activation_into_one_layer() {
@@ -142,10 +118,11 @@ fn the_callee_leaves_out_the_gradient_of_data() {
     let mut r = rng(971);
     let x = uniform_vec(&mut r, 4, -1.0, 1.0);
     let w = uniform_vec(&mut r, 16, -1.0, 1.0);
-    let (value, pullback) = __neuron_call_layer(neuron::__private::Active::<0b11>, &x, &w);
-    let (dx_all, dw_all) = __neuron_reverse_layer(pullback, &x, &w, 1.0);
-    let (data_value, pullback) = __neuron_call_layer(neuron::__private::Active::<0b10>, &x, &w);
-    let (dx, dw) = __neuron_reverse_layer(pullback, &x, &w, 1.0);
+    let (value, pullback) = __neuron_call_tanh_layer(neuron::__private::Active::<0b11>, &x, &w);
+    let (dx_all, dw_all) = __neuron_reverse_tanh_layer(pullback, &x, &w, 1.0);
+    let (data_value, pullback) =
+        __neuron_call_tanh_layer(neuron::__private::Active::<0b10>, &x, &w);
+    let (dx, dw) = __neuron_reverse_tanh_layer(pullback, &x, &w, 1.0);
     assert_eq!(value, data_value);
     assert_eq!(dw, dw_all);
     assert_eq!(dx, vec![0.0; 4]);

@@ -57,6 +57,7 @@ fn caller_gets_the_gradient_through_a_no_grad_array_parameter() {
 }
 
 include!("common/tanh_layer.rs");
+tanh_layer_fns!(#[no_grad]);
 
 /// One `#[no_grad]` argument active, the other data: every gradient.
 #[differentiate]
