@@ -446,7 +446,11 @@ impl Forward {
                 // Which arguments have a gradient here, for the callee to
                 // leave out the gradients no one reads (see `Active`).
                 let mut mask: u64 = 0;
-                for (k, a) in call_args.iter().enumerate().take(64) {
+                for (k, a) in call_args
+                    .iter()
+                    .enumerate()
+                    .take(crate::signature::MASK_BITS)
+                {
                     let active = match a {
                         Arg::Value(v) => cx.active(*v),
                         Arg::Mem { mem, .. } => cx.active_mem(*mem),

@@ -298,10 +298,10 @@ pub fn lag(cx: &Context, body: &Block, reverse: &TokenStream) -> Option<Vec<syn:
     crate::context::idents(reverse, &mut named);
     let scalar = |t: Ty| matches!(t, Ty::Float | Ty::Int | Ty::Bool | Ty::Any);
     let mut carried = Vec::new();
-    // What nested blocks define and the reverse reads, it defines again
-    // itself (the loop variables of its inner loops): with no tape, it
-    // could not read it otherwise.
-    // A constant is written out wherever it is used.
+    // Only the body's own block: what nested blocks define and the reverse
+    // reads, it defines again itself (the loop variables of its inner
+    // loops), since with no tape it could not read it otherwise. Nor
+    // constants, which are written out wherever they are used.
     let values =
         (0..ir.values.len()).filter(|v| ir.values[*v].block == body.id && !cx.is_const(*v));
     for v in values.map(|v| &ir.values[v]) {

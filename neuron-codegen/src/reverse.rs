@@ -180,6 +180,14 @@ fn is_name(ts: &TokenStream) -> bool {
     )
 }
 
+/// Whether `ts` starts with a `{ … }` block.
+fn opens_block(ts: &TokenStream) -> bool {
+    matches!(
+        ts.clone().into_iter().next(),
+        Some(proc_macro2::TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Brace
+    )
+}
+
 /// At `tokens[k]`, `if on { body }`, optionally followed by `else { 0.0 }`:
 /// the body and the position after it all.
 fn gate_at(tokens: &[proc_macro2::TokenTree], k: usize, on: &str) -> Option<(TokenStream, usize)> {
@@ -812,9 +820,8 @@ fn for_active_argument(
     let crate::ir::MemOrigin::Param { index, .. } = cx.ir.mems[mem].origin else {
         return add;
     };
-    let block = matches!(d.clone().into_iter().next(), Some(proc_macro2::TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Brace);
     match &cx.active {
-        Some(active) if index < 64 && !block => {
+        Some(active) if index < crate::signature::MASK_BITS && !opens_block(d) => {
             let active = active.clone();
             cx.active_read = true;
             let bit = proc_macro2::Literal::u64_suffixed(1 << index);

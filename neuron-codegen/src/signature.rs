@@ -82,6 +82,10 @@ pub struct Signature {
     pub skip_inactive: bool,
 }
 
+/// The arguments a caller's mask of active arguments covers, one bit each
+/// of a `u64` (`__private::Active`, which counts the others as active).
+pub const MASK_BITS: usize = 64;
+
 impl Signature {
     /// The gradient types, in parameter order, of the parameters `wrt`
     /// selects (`()` for the others).
@@ -115,12 +119,12 @@ impl Signature {
     }
 
     /// Whether the sweep callers use takes their mask of active arguments
-    /// (see `__private::Active`): an array among the first 64 parameters
-    /// has a gradient, whose additions the mask can leave out.
+    /// (see `__private::Active`): an array among the first [`MASK_BITS`]
+    /// parameters has a gradient, whose additions the mask can leave out.
     pub fn takes_mask(&self) -> bool {
         self.params
             .iter()
-            .take(64)
+            .take(MASK_BITS)
             .any(|p| p.differentiable() && matches!(p.shape, Shape::Container { .. }))
     }
 }
