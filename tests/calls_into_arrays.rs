@@ -6,7 +6,9 @@
 //! value, an array passed as a slice, arrays of arrays), for two arrays
 //! declared by one call, for a local array, and for arrays that more
 //! contributions reach after the call, against num-dual and finite
-//! differences.
+//! differences. Also for an element an iterator holds as a scalar, whose
+//! adjoint a call starts (found by the differential tests, seed 24002: the
+//! generated code did not compile).
 
 // Loops over indices: the form `#[differentiate]` reads.
 #![allow(clippy::needless_range_loop)]
@@ -173,5 +175,62 @@ fn a_local_array_passed_to_a_call() {
             let h = [p[0], p[1] * p[3], p[2]];
             cube_sum_dual(&h) + h[0]
         },
+    );
+}
+
+#[differentiate]
+fn pair(x: f64) -> [f64; 2] {
+    [x.sin(), x * x]
+}
+
+#[differentiate]
+fn weigh(u: f64, a: [f64; 2]) -> f64 {
+    u * a[0] + a[1].sin()
+}
+
+/// The call's gradient for `u` is the first contribution to `d_u`, the
+/// adjoint of an element of `v` held as a scalar.
+#[differentiate]
+fn held_element_into_a_call(x: f64, y: f64) -> f64 {
+    let v = pair(x);
+    let t = y.sin();
+    v.iter()
+        .copied()
+        .map(|u| u * (x.signum() * weigh(u, [t, t])))
+        .sum()
+}
+
+fn held_element_dual(x: Dual64, y: Dual64) -> Dual64 {
+    let weigh = |u: Dual64, a: [Dual64; 2]| u * a[0] + a[1].sin();
+    let t = y.sin();
+    let sign = c(x.re.signum());
+    [x.sin(), x * x]
+        .into_iter()
+        .map(|u| u * (sign * weigh(u, [t, t])))
+        .fold(c(0.0), |s, e| s + e)
+}
+
+#[test]
+fn held_element_whose_adjoint_a_call_starts() {
+    check_scalar(
+        "held element",
+        11,
+        // `x` away from 0, where `signum` jumps.
+        |r| {
+            vec![
+                common::away_from_zero(r, 0.1, 2.0),
+                common::uniform(r, -2.0, 2.0),
+            ]
+        },
+        |p| held_element_into_a_call(p[0], p[1]),
+        |p, d| {
+            let (v, (dx, dy)) = held_element_into_a_call_value_and_backward(p[0], p[1], d);
+            (v, vec![dx, dy])
+        },
+        |p, d| {
+            let (dx, dy) = held_element_into_a_call_backward(p[0], p[1], d);
+            vec![dx, dy]
+        },
+        |p| held_element_dual(p[0], p[1]),
     );
 }

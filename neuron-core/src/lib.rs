@@ -156,6 +156,8 @@ pub mod __private {
     /// assert_eq!(d, [0.5, -1.0]);
     /// let v = vec![1.0, 2.0];
     /// assert_eq!(gradient_like(&v[..], vec![3.0, 4.0]), vec![3.0, 4.0]);
+    /// // An element of an array, held as a scalar.
+    /// assert_eq!(gradient_like(&w[1], 0.25), 0.25);
     /// ```
     pub fn gradient_like<T: ZerosLike + ?Sized, G>(_x: &T, gradient: G) -> T::Grad
     where
@@ -168,6 +170,20 @@ pub mod __private {
     /// adjoint of the same shape.
     pub trait FromGradient<G> {
         fn from_gradient(gradient: G) -> Self;
+    }
+
+    // A scalar held of an array (an element an iterator yields) whose
+    // adjoint a call's gradient starts.
+    impl FromGradient<f64> for f64 {
+        fn from_gradient(gradient: f64) -> Self {
+            gradient
+        }
+    }
+
+    impl FromGradient<f32> for f32 {
+        fn from_gradient(gradient: f32) -> Self {
+            gradient
+        }
     }
 
     impl<T> FromGradient<Vec<T>> for Vec<T> {
