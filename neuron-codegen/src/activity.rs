@@ -84,6 +84,8 @@ fn block(
                 block(ir, sig, wrt, then, a, changed);
                 block(ir, sig, wrt, els, a, changed);
             }
+            // Reads values, defines nothing.
+            Inst::Assert(_) => {}
             Inst::Call { args, out, .. } => {
                 let active = args.iter().any(|arg| match arg {
                     Arg::Value(v) => a.value[*v],

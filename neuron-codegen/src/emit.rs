@@ -8,7 +8,7 @@ use crate::rows;
 use crate::rules;
 use crate::signature::{Param, Signature};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use std::collections::{HashMap, HashSet};
 
 /// The forward sweep of the body, once the reverse sweep is generated: a
@@ -65,6 +65,27 @@ impl Forward {
             Some((t, _)) => t.clone(),
             None => cx.val(v),
         }
+    }
+
+    /// The assertion as the function wrote it, on the sweep's values.
+    fn assertion(&self, cx: &Context, a: &Assertion) -> TokenStream {
+        let Assertion {
+            mac,
+            span,
+            checked,
+            message,
+            message_args,
+        } = a;
+        let checked = checked.iter().map(|v| self.operand(cx, *v, Prec::Other));
+        let args = message_args.iter().map(|(name, v)| {
+            let v = self.operand(cx, *v, Prec::Other);
+            match name {
+                Some(name) => quote!(#name = #v),
+                None => v,
+            }
+        });
+        let message = message.iter();
+        quote_spanned!(*span=> #mac!(#(#checked,)* #(#message,)* #(#args),*);)
     }
 
     fn index_path(&self, cx: &Context, idx: &[ValueId]) -> TokenStream {
@@ -421,6 +442,7 @@ impl Forward {
                     quote!(if #c { #t } else { #e })
                 }
             }
+            Inst::Assert(a) => self.assertion(cx, a),
             Inst::Call {
                 func,
                 args: call_args,
@@ -818,6 +840,7 @@ pub(crate) fn operands(inst: &Inst) -> Vec<ValueId> {
         Inst::For { lo, hi, .. } => vec![*lo, *hi],
         Inst::While { .. } => vec![],
         Inst::If { cond, .. } => vec![*cond],
+        Inst::Assert(a) => a.operands(),
         Inst::Call { args, .. } => args
             .iter()
             .filter_map(|a| match a {

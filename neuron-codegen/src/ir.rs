@@ -173,6 +173,9 @@ pub enum Inst {
         then: Block,
         els: Block,
     },
+    /// `assert!(…)`, `debug_assert_eq!(…)`, …: checked in the forward
+    /// sweep as the function checks it, with no derivative.
+    Assert(Assertion),
     /// `out = func(args)`; `pullback` is the callee's reverse sweep, which
     /// keeps what the callee's forward sweep saved.
     Call {
@@ -181,6 +184,27 @@ pub enum Inst {
         out: MemId,
         pullback: ValueId,
     },
+}
+
+/// An assertion macro and what it reads: `mac!(args[0], …, message,
+/// named…)`. The checked operands come first (one for `assert!`, two for
+/// `assert_eq!`), then the message's arguments, each with its name if it is
+/// a named one (`x = …`, or a name the format string captures, `{x}`).
+pub struct Assertion {
+    pub mac: syn::Path,
+    /// Where the function wrote it: a failed check's panic points there.
+    pub span: proc_macro2::Span,
+    pub checked: Vec<ValueId>,
+    pub message: Option<syn::LitStr>,
+    pub message_args: Vec<(Option<Ident>, ValueId)>,
+}
+
+impl Assertion {
+    /// Every value the assertion reads.
+    pub fn operands(&self) -> Vec<ValueId> {
+        let message = self.message_args.iter().map(|(_, v)| *v);
+        self.checked.iter().copied().chain(message).collect()
+    }
 }
 
 pub struct Block {

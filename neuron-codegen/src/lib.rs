@@ -28,6 +28,7 @@
 
 mod accumulation;
 mod activity;
+mod assertion;
 mod chunk;
 mod context;
 mod emit;

@@ -475,7 +475,7 @@ impl<'a> Lowerer<'a> {
             Stmt::Expr(Expr::Verbatim(t), _) if t.is_empty() => Ok(()),
             Stmt::Expr(e, _) => self.stmt_expr(e),
             Stmt::Item(item) => Err(Error::new_spanned(item, "items (fn, struct, use, const, …) inside a differentiated function are not supported: define them outside it")),
-            Stmt::Macro(m) => Err(Error::new_spanned(m, format!("macro `{}!` is not supported in a differentiated function: move it out of the function, or write the computation as plain expressions", crate::text(&m.mac.path)))),
+            Stmt::Macro(m) => self.macro_stmt(&m.mac),
         }
     }
 
@@ -650,9 +650,22 @@ impl<'a> Lowerer<'a> {
             Expr::Break(b) => Err(Error::new_spanned(b, "`break` is not supported: use a `while` loop whose condition says when to stop")),
             Expr::Continue(c) => Err(Error::new_spanned(c, "`continue` is not supported: put the rest of the loop body in an `if`")),
             Expr::Unsafe(u) => Err(Error::new(u.unsafe_token.span, "`unsafe` blocks are not supported in a differentiated function: compute the value outside and pass it in as a `#[no_grad]` parameter")),
-            Expr::Macro(m) => Err(Error::new_spanned(m, format!("macro `{}!` is not supported in a differentiated function: move it out of the function, or write the computation as plain expressions", crate::text(&m.mac.path)))),
+            Expr::Macro(m) => self.macro_stmt(&m.mac),
             other => self.expr(other).map(|_| ()),
         }
+    }
+
+    /// A macro as a statement: an assertion, or an error.
+    fn macro_stmt(&mut self, mac: &syn::Macro) -> Result<()> {
+        match crate::assertion::checked_operands(&mac.path) {
+            Some(checked) => crate::assertion::lower(self, mac, checked),
+            None => Err(Error::new_spanned(mac, format!("macro `{}!` is not supported in a differentiated function (only `assert!`, `assert_eq!`, `assert_ne!` and their `debug_` forms are): move it out of the function, or write the computation as plain expressions", crate::text(&mac.path)))),
+        }
+    }
+
+    /// Adds an assertion to the block being built.
+    pub fn assert(&mut self, a: Assertion) {
+        self.push(Inst::Assert(a));
     }
 
     fn store(&mut self, mem: MemId, index: Vec<ValueId>, src: ValueId, at: Site) -> Result<()> {
@@ -1698,6 +1711,7 @@ fn is_unit_stmt(e: &Expr) -> bool {
     match e {
         Expr::ForLoop(_) | Expr::While(_) | Expr::Assign(_) => true,
         Expr::Binary(b) => is_compound(&b.op),
+        Expr::Macro(m) => crate::assertion::checked_operands(&m.mac.path).is_some(),
         Expr::If(i) => {
             unit_block(&i.then_branch.stmts)
                 || match &i.else_branch {

@@ -113,7 +113,7 @@ fn defines(inst: &Inst, values: &mut HashSet<ValueId>, mems: &mut HashSet<MemId>
 fn plain(cx: &Context, inst: &Inst, own: &HashSet<MemId>) -> bool {
     match inst {
         Inst::Def { op, .. } => !matches!(op, Op::Snapshot(_)),
-        Inst::Load { .. } | Inst::Init { .. } => true,
+        Inst::Load { .. } | Inst::Init { .. } | Inst::Assert(_) => true,
         Inst::Store { mem, .. } | Inst::CopyInto { mem, .. } => {
             own.contains(mem) || !cx.active_mem(*mem)
         }

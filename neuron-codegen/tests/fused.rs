@@ -321,3 +321,33 @@ fn rows_with_no_inner_sum_or_with_state_are_reversed_in_their_own_iteration() {
         assert!(!body.contains("lagged"), "{body}");
     }
 }
+
+/// An assertion in the rows is forward code: the loop is still fused and
+/// reversed a row late, and each row's check runs in its own forward, in
+/// every sweep (the function's, its callers', its own and the fused one).
+#[test]
+fn an_assertion_in_the_rows_keeps_the_lag() {
+    let src = "fn f(#[no_grad] x: &[f64], w: &[f64]) -> f64 {
+        let n = x.len();
+        assert_eq!(w.len(), n * n, \"{n} inputs\");
+        let mut s = 0.0;
+        for i in 0..n {
+            let mut z = 0.0;
+            for j in 0..n { z += w[i * n + j] * x[j]; }
+            assert!(z.is_finite(), \"row {i}\");
+            s += z.tanh();
+        }
+        s
+    }";
+    let out = expand(src);
+    let body = fused_body(&out, "f").unwrap_or_else(|| panic!("not fused\n{out}"));
+    let check = "assert ! (z . is_finite () , \"row {i}\" , i = i) ;";
+    let lag = body
+        .find("lagged . replace")
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!(body.find(check).is_some_and(|at| at < lag), "{body}");
+    // The function as written, then the three sweeps with the names the
+    // format strings capture passed to them.
+    assert_eq!(out.matches(check).count(), 3, "{out}");
+    assert_eq!(out.matches("assert_eq ! (").count(), 4, "{out}");
+}

@@ -452,3 +452,17 @@ repeated!([x x x x x x x] [
         u + v + t
     }
 );
+
+/// Assertions with messages, in the body and in a loop the macro fuses.
+#[differentiate]
+pub fn assertions(x: &[f64], w: &[f64]) -> f64 {
+    debug_assert_eq!(x.len(), w.len(), "{} inputs", x.len());
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let t = x[i] * w[i];
+        assert!(t.is_finite(), "term {i} is {t}");
+        s += t.sin();
+    }
+    assert_ne!(s, f64::INFINITY);
+    s
+}
