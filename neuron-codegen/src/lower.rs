@@ -999,6 +999,9 @@ impl<'a> Lowerer<'a> {
                 self.binary(&b.op, a, c, &|| b.span()).map(Operand::Value)
             }
             Expr::Index(ix) => {
+                if let Expr::Range(r) = strip(&ix.index) {
+                    return Err(Error::new_spanned(r, "a part of an array or slice (`x[a..b]`) is not supported: pass the whole slice and the offset as an integer argument, or copy the elements into an array (`[x[1], x[2]]`)"));
+                }
                 let base = self.expr(&ix.expr)?;
                 let i = self.expr_value(&ix.index)?;
                 if matches!(self.ty(i), Ty::Float | Ty::Bool) {
